@@ -1,0 +1,1 @@
+"""zynpu.overlays: the PYNQ overlay (Vivado block-design Tcl per board) and its Python drivers."""
