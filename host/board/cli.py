@@ -1,0 +1,170 @@
+"""`zynpu board deploy|run|hil`: the board over SSH, from a laptop or a CI runner."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+from typing import Any
+
+BOARDS = ("kv260", "zcu104", "ultra96v2")
+
+
+def register(subparsers: Any) -> None:
+    board = subparsers.add_parser("board", help="deploy to a board over SSH, run commands and tests there")
+    commands = board.add_subparsers(dest="board_command", metavar="COMMAND", required=True)
+
+    deploy = commands.add_parser("deploy", help="copy bitstream, hwh and the zynpu wheel; install it")
+    _connection_args(deploy)
+    _deploy_args(deploy)
+    deploy.set_defaults(func=_deploy)
+
+    run = commands.add_parser("run", help="run a command on the board (in the deploy folder and environment)")
+    _connection_args(run)
+    run.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
+    run.set_defaults(func=_run)
+
+    hil = commands.add_parser(
+        "hil", help="deploy, run pytest on the board, fetch the JUnit XML and summarise"
+    )
+    _connection_args(hil)
+    _deploy_args(hil)
+    hil.add_argument(
+        "--junit-out",
+        type=Path,
+        default=None,
+        help="local JUnit XML path (default results/hil/BOARD-junit.xml)",
+    )
+    hil.add_argument(
+        "pytest_args", nargs=argparse.REMAINDER, help="-- PYTEST_ARGS (default: tests --target board)"
+    )
+    hil.set_defaults(func=_hil)
+
+
+def _connection_args(parser: argparse.ArgumentParser) -> None:
+    from .remote import DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT
+
+    parser.add_argument("--host", required=True, help="USER@BOARD (key-based SSH only)")
+    parser.add_argument("--port", type=int, default=22)
+    parser.add_argument("--identity", help="private key file (default: SSH agent and ~/.ssh keys)")
+    parser.add_argument("--known-hosts", help="check the host key strictly against this file")
+    parser.add_argument("--board", choices=BOARDS, default="kv260")
+    parser.add_argument(
+        "--remote-dir", default="zynpu", help="deploy folder on the board (relative: under home)"
+    )
+    parser.add_argument("--connect-timeout", type=int, default=DEFAULT_CONNECT_TIMEOUT, help="seconds")
+    parser.add_argument(
+        "--timeout", type=int, default=DEFAULT_COMMAND_TIMEOUT, help="seconds per remote command"
+    )
+    parser.add_argument(
+        "--profile", choices=("pynq", "plain"), default="pynq",
+        help="remote environment: pynq (sudo, PYNQ venv, XILINX_XRT=/usr) or plain",
+    )  # fmt: skip
+    parser.add_argument(
+        "--prelude", help="shell lines run before every remote command (overrides the profile's)"
+    )
+    parser.add_argument(
+        "--sudo", action=argparse.BooleanOptionalAction, default=None, help="run under sudo -n"
+    )
+    parser.add_argument("--python", help="the board's Python (default python3, after the prelude)")
+
+
+def _deploy_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bitstreams", type=Path, help="bitstream folder (default bitstreams/BOARD)")
+    parser.add_argument("--no-bitstream", action="store_true", help="ship only the package (simulation use)")
+    parser.add_argument(
+        "--install-into-env", action="store_true",
+        help="pip install into the board's Python environment instead of the deploy folder",
+    )  # fmt: skip
+
+
+def _target(args: argparse.Namespace) -> Any:
+    from .remote import Target
+
+    return Target(
+        host=args.host,
+        port=args.port,
+        identity=args.identity,
+        known_hosts=args.known_hosts,
+        connect_timeout=args.connect_timeout,
+        command_timeout=args.timeout,
+    )
+
+
+def _env(args: argparse.Namespace) -> Any:
+    from dataclasses import replace
+
+    from .remote import PROFILES
+
+    env = PROFILES[args.profile]
+    if args.prelude is not None:
+        env = replace(env, prelude=args.prelude)
+    if args.sudo is not None:
+        env = replace(env, sudo=args.sudo)
+    if args.python:
+        env = replace(env, python=args.python)
+    return env
+
+
+def _bitstream_dir(args: argparse.Namespace) -> Path | None:
+    from .deploy import REPO_ROOT
+
+    if args.no_bitstream:
+        return None
+    return args.bitstreams or REPO_ROOT / "bitstreams" / args.board
+
+
+def _rest(words: list[str]) -> list[str]:
+    return words[1:] if words[:1] == ["--"] else words
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    from .deploy import deploy
+    from .remote import Remote
+
+    with Remote(_target(args)) as remote:
+        deploy(
+            remote, _env(args), remote_dir=args.remote_dir, bitstream_dir=_bitstream_dir(args),
+            into_env=args.install_into_env,
+        )  # fmt: skip
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from zynpu.cli import CommandError
+
+    from .deploy import resolve_remote_dir
+    from .hil import remote_command
+    from .remote import Remote
+
+    words = _rest(args.command)
+    if not words:
+        raise CommandError("no command: zynpu board run --host USER@BOARD -- COMMAND")
+    command = words[0] if len(words) == 1 else shlex.join(words)
+    env = _env(args)
+    with Remote(_target(args)) as remote:
+        remote_dir = resolve_remote_dir(remote, args.remote_dir)
+        code, _, _ = remote.run(env.wrap(remote_command(remote_dir, command, overlay=True, board=args.board)))
+    if code != 0:
+        print(f"zynpu board run: remote command exited with {code}")
+    return code
+
+
+def _hil(args: argparse.Namespace) -> int:
+    from .deploy import REPO_ROOT, deploy
+    from .hil import run_pytest
+    from .remote import Remote
+
+    env = _env(args)
+    bitstreams = _bitstream_dir(args)
+    junit_out = args.junit_out or REPO_ROOT / "results" / "hil" / f"{args.board}-junit.xml"
+    with Remote(_target(args)) as remote:
+        report = deploy(
+            remote, env, remote_dir=args.remote_dir, bitstream_dir=bitstreams, with_tests=True,
+            into_env=args.install_into_env,
+        )  # fmt: skip
+        code, _ = run_pytest(
+            remote, env, report.remote_dir, _rest(args.pytest_args), junit_out,
+            overlay=bitstreams is not None, board=args.board,
+        )  # fmt: skip
+    return code

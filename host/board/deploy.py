@@ -1,0 +1,201 @@
+"""Build what a board needs (wheel, overlay, tests) and copy only what changed.
+
+The wheel is built from a staged copy of the tracked sources with a fixed SOURCE_DATE_EPOCH, so the
+same sources give byte-identical wheels and an unchanged tree copies nothing on the next deploy.
+The package is installed with `pip --target` into the deploy folder (no root, no network, nothing of
+the board's own Python touched); remote commands put it first on PYTHONPATH.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zynpu.cli import CommandError
+
+from .remote import Remote, RemoteEnv, sha256_file
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# The wheel's sources: the three package folders and the files setup.py/pyproject.toml read.
+PACKAGE_PATHS = ("host", "hw", "overlays", "setup.py", "pyproject.toml", "README.md")
+# A fixed timestamp (zip's epoch, 1980) for every wheel entry: identical sources give identical bytes.
+SOURCE_DATE_EPOCH = "315532800"
+WHEEL_BUILD_TIMEOUT = 300
+INSTALL_MARKER = "lib.sha256"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One file to ship: local path and path relative to the remote deploy folder."""
+
+    local: Path
+    remote: str
+
+
+@dataclass
+class DeployReport:
+    copied: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    installed: bool = False
+    remote_dir: str = ""
+
+    def summary(self) -> str:
+        install = "package installed" if self.installed else "package unchanged"
+        return (
+            f"deploy: {len(self.copied)} copied, {len(self.skipped)} unchanged, {install} "
+            f"(in {self.remote_dir})"
+        )
+
+
+def tracked_files(root: Path, paths: Iterable[str]) -> list[Path]:
+    """Files under `paths` that git tracks or would track (ignored files such as caches excluded)."""
+    paths = [p for p in paths if (root / p).exists()]
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-co", "--exclude-standard", "-z", "--", *paths],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout.decode()
+        names = [n for n in out.split("\0") if n]
+    except (OSError, subprocess.SubprocessError):
+        names = [
+            str(f.relative_to(root))
+            for p in paths
+            for f in ([root / p] if (root / p).is_file() else (root / p).rglob("*"))
+            if f.is_file() and "__pycache__" not in f.parts
+        ]
+    return sorted(root / n for n in names if (root / n).is_file())
+
+
+def build_wheel(out_dir: Path, root: Path = REPO_ROOT) -> Path:
+    """`pip wheel --no-deps` of a staged copy of the sources; returns the wheel's path."""
+    if not (root / "setup.py").is_file():
+        raise CommandError(f"deploy needs the zynpu source checkout (no setup.py in {root})")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="zynpu-wheel-") as tmp:
+        stage = Path(tmp) / "src"
+        for path in tracked_files(root, PACKAGE_PATHS):
+            dest = stage / path.relative_to(root)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest)
+        built = Path(tmp) / "wheel"
+        command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+        command += ["--disable-pip-version-check", "-w", str(built), str(stage)]
+        env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
+        try:
+            proc = subprocess.run(
+                command, capture_output=True, text=True, env=env, timeout=WHEEL_BUILD_TIMEOUT
+            )
+        except subprocess.TimeoutExpired:
+            raise CommandError(f"building the wheel took over {WHEEL_BUILD_TIMEOUT} s") from None
+        wheels = sorted(built.glob("zynpu-*.whl"))
+        if proc.returncode != 0 or not wheels:
+            raise CommandError(
+                "building the zynpu wheel failed (the build needs setuptools and wheel in this Python: "
+                f"pip install wheel):\n{proc.stderr.strip()[-2000:]}"
+            )
+        target = out_dir / wheels[0].name
+        shutil.copy2(wheels[0], target)
+        return target
+
+
+def bitstream_items(folder: Path) -> list[Item]:
+    """The verified overlay files of one board folder (refuses a stale or mismatched bitstream)."""
+    from zynpu.overlays.bitstream import load_bitstream
+
+    bitstream = load_bitstream(folder)
+    return [Item(p, f"overlay/{p.name}") for p in (bitstream.bit, bitstream.hwh, bitstream.manifest_path)]
+
+
+def test_items(root: Path = REPO_ROOT) -> list[Item]:
+    """The tests folder and the pytest configuration, for running the suite on the board."""
+    files = tracked_files(root, ["tests"])
+    items = [Item(f, str(f.relative_to(root))) for f in files if f.suffix not in (".pyc",)]
+    if (root / "pyproject.toml").is_file():
+        items.append(Item(root / "pyproject.toml", "pyproject.toml"))
+    return items
+
+
+def resolve_remote_dir(remote: Remote, remote_dir: str) -> str:
+    """Create the deploy folder and return its absolute path (relative paths are under the login home)."""
+    quoted = shlex.quote(remote_dir)
+    return remote.check(f"mkdir -p -- {quoted} && cd -- {quoted} && pwd").strip()
+
+
+def sync(remote: Remote, remote_dir: str, items: list[Item], report: DeployReport) -> None:
+    """Copy the items whose sha256 differs from the remote copy; record copied and skipped."""
+    paths = {f"{remote_dir}/{item.remote}": item for item in items}
+    remote_digests = remote.sha256(paths)
+    changed = [
+        (path, item) for path, item in paths.items() if remote_digests.get(path) != sha256_file(item.local)
+    ]
+    remote.mkdirs(path.rsplit("/", 1)[0] for path, _ in changed)
+    for path, item in changed:
+        remote.put(item.local, path)
+        report.copied.append(item.remote)
+        print(f"  copied   {item.remote}")
+    for path, item in paths.items():
+        if all(path != p for p, _ in changed):
+            report.skipped.append(item.remote)
+    if report.skipped:
+        print(f"  skipped  {len(report.skipped)} unchanged file(s)")
+
+
+def install(remote: Remote, env: RemoteEnv, remote_dir: str, wheel: Item, into_env: bool) -> bool:
+    """Install the wheel unless the same wheel is installed already; returns whether it installed."""
+    rd = shlex.quote(remote_dir)
+    digest = sha256_file(wheel.local)
+    marker = f"{remote_dir}/{INSTALL_MARKER}"
+    code, current, _ = remote.run(f"cat -- {shlex.quote(marker)} 2>/dev/null", stream=False)
+    if code == 0 and current.strip() == digest:
+        return False
+    pip = f"{env.python} -m pip install --quiet --no-deps --no-index --disable-pip-version-check"
+    wheel_path = shlex.quote(f"{remote_dir}/{wheel.remote}")
+    if into_env:
+        command = f"{pip} --force-reinstall {wheel_path}"
+    else:
+        command = f"cd {rd} && rm -rf lib.new && {pip} --target lib.new {wheel_path} && rm -rf lib && mv lib.new lib"
+    command += f" && echo {digest} > {shlex.quote(marker)}"
+    code, _, stderr = remote.run(env.wrap(command), stream=False)
+    if code != 0:
+        hint = " (sudo -n needs passwordless sudo on the board)" if env.sudo and "sudo" in stderr else ""
+        raise CommandError(
+            f"{remote.target}: installing {wheel.remote} failed ({code}){hint}: {stderr.strip()}"
+        )
+    return True
+
+
+def deploy(
+    remote: Remote,
+    env: RemoteEnv,
+    *,
+    remote_dir: str,
+    bitstream_dir: Path | None,
+    with_tests: bool = False,
+    into_env: bool = False,
+    root: Path = REPO_ROOT,
+) -> DeployReport:
+    """Ship wheel (+ overlay, + tests) to the board and install the package if it changed."""
+    items: list[Item] = []
+    if bitstream_dir is not None:
+        items += bitstream_items(bitstream_dir)
+    with tempfile.TemporaryDirectory(prefix="zynpu-deploy-") as tmp:
+        wheel_path = build_wheel(Path(tmp), root)
+        wheel = Item(wheel_path, f"dist/{wheel_path.name}")
+        items.append(wheel)
+        if with_tests:
+            items += test_items(root)
+        report = DeployReport(remote_dir=resolve_remote_dir(remote, remote_dir))
+        print(f"deploying to {remote.target}:{report.remote_dir}")
+        sync(remote, report.remote_dir, items, report)
+        report.installed = install(remote, env, report.remote_dir, wheel, into_env)
+    print(report.summary())
+    return report

@@ -1,0 +1,90 @@
+"""Generated from firmware_esp32/protocol/wire_format.json by zynpu.radio.wiregen; do not edit."""
+
+VERSION = 1
+MAGIC = 229
+TRANSACTION_SIZE = 1600
+HEADER_SIZE = 20
+MAX_PAYLOAD = 1580
+OFF_MAGIC = 0
+OFF_VERSION = 1
+OFF_CHANNEL = 2
+OFF_TYPE = 3
+OFF_FLAGS = 4
+OFF_EPOCH = 5
+OFF_PEER_EPOCH = 6
+OFF_WINDOW = 7
+OFF_SEQ = 8
+OFF_ACK = 10
+OFF_LEN = 12
+OFF_TAG = 14
+OFF_CRC = 16
+FLAG_DATA = 1
+FLAG_NAK = 2
+FLAG_RESUME = 4
+FLAG_RESP = 8
+FLAG_EVENT = 16
+TX_WINDOW = 8
+RTO_TRANSACTIONS = 6
+ESP_TX_SLOTS = 16
+DECODE_OK = 0
+DECODE_SHORT = 1
+DECODE_MAGIC = 2
+DECODE_VERSION = 3
+DECODE_LENGTH = 4
+DECODE_CRC = 5
+STATUS_OK = 0
+STATUS_ERROR = 1
+STATUS_BAD_REQUEST = 2
+STATUS_UNSUPPORTED = 3
+STATUS_BUSY = 4
+STATUS_NO_SOCKET = 5
+STATUS_NOT_CONNECTED = 6
+STATUS_TIMEOUT = 7
+CH_LINK = 0
+LINK_NOP = 0
+LINK_BOOT = 1
+CH_SYSTEM = 1
+SYSTEM_PING = 1
+SYSTEM_VERSION = 2
+SYSTEM_RESET = 3
+SYSTEM_LOG = 4
+CH_WIFI = 2
+WIFI_SCAN = 1
+WIFI_CONNECT = 2
+WIFI_DISCONNECT = 3
+WIFI_STATUS = 4
+WIFI_STATE = 5
+CH_SOCKET = 3
+SOCKET_UDP_OPEN = 1
+SOCKET_UDP_SEND = 2
+SOCKET_UDP_RECV = 3
+SOCKET_TCP_CONNECT = 4
+SOCKET_TCP_SEND = 5
+SOCKET_TCP_RECV = 6
+SOCKET_CLOSE = 7
+SOCKET_TCP_CLOSED = 8
+CH_BLE = 4
+BLE_ADVERTISE = 1
+BLE_NOTIFY = 2
+BLE_WRITE = 3
+BLE_CONN = 4
+WIFI_STATE_IDLE = 0
+WIFI_STATE_CONNECTING = 1
+WIFI_STATE_CONNECTED = 2
+WIFI_STATE_DISCONNECTED = 3
+
+HEADER_FIELDS: tuple[tuple[str, int, str], ...] = (
+    ('magic', 0, 'u8'),
+    ('version', 1, 'u8'),
+    ('channel', 2, 'u8'),
+    ('type', 3, 'u8'),
+    ('flags', 4, 'u8'),
+    ('epoch', 5, 'u8'),
+    ('peer_epoch', 6, 'u8'),
+    ('window', 7, 'u8'),
+    ('seq', 8, 'u16'),
+    ('ack', 10, 'u16'),
+    ('len', 12, 'u16'),
+    ('tag', 14, 'u16'),
+    ('crc', 16, 'u32'),
+)

@@ -1,0 +1,114 @@
+"""The systolic array: `rows` x `lanes` int8 MACs with int32 accumulators.
+
+Weight beats enter row 0 and move one row down per cycle through registers (no wide broadcast), so
+one streamed beat feeds `rows` token rows. Each row keeps its own activations in a memory of
+`max_k` bytes and multiplies the one activation byte `x[k]` with the `lanes` weights `W[n, k]` of the
+beat it holds (the activation is the operand two DSP-packed products share). On the last beat of a
+block (k = K - 1) a row's sums move into its result registers, where the drain reads them.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from .. import spec
+
+
+class MacArray(wiring.Component):
+    def __init__(self, config: spec.TileConfig) -> None:
+        self.config = config
+        lanes = config.lanes
+        self.row_bits = max(1, (config.rows - 1).bit_length())
+        self.k_bits = config.max_k.bit_length()
+        self.word_bits = max(1, (config.act_words - 1).bit_length())
+        super().__init__(
+            {
+                "act_we": In(1),
+                "act_row": In(self.row_bits),
+                "act_addr": In(self.word_bits),
+                "act_data": In(8 * lanes),
+                "push_valid": In(1),
+                "push_data": In(8 * lanes),
+                "push_k": In(self.k_bits),
+                "push_first": In(1),
+                "push_last": In(1),
+                "commit": Out(config.rows),  # per row: its results for a block were just written
+                "sel_row": In(self.row_bits),
+                "sel_beat": In(2),
+                "result_beat": Out(8 * lanes),
+                "idle": Out(1),  # no beat anywhere in the array
+            }
+        )
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        cfg = self.config
+        lanes = cfg.lanes
+        shift = (lanes - 1).bit_length()
+        acc_bits = cfg.acc_bits
+
+        stages = [_Stage(r, lanes, self.k_bits) for r in range(cfg.rows)]
+        results = [[Signal(signed(acc_bits), name=f"y{r}_{lane}") for lane in range(lanes)] for r in range(cfg.rows)]
+
+        for r, stage in enumerate(stages):
+            act = memory.Memory(shape=unsigned(8 * lanes), depth=cfg.act_words, init=[])
+            m.submodules[f"act{r}"] = act
+            wr = act.write_port()
+            rd = act.read_port()
+            m.d.comb += [
+                wr.en.eq(self.act_we & (self.act_row == r)),
+                wr.addr.eq(self.act_addr),
+                wr.data.eq(self.act_data),
+            ]
+            if r == 0:
+                src_valid, src_w, src_k = self.push_valid, self.push_data, self.push_k
+                src_first, src_last = self.push_first, self.push_last
+            else:
+                prev = stages[r - 1]
+                src_valid, src_w, src_k, src_first, src_last = prev.valid, prev.w, prev.k, prev.first, prev.last
+            # Read one cycle ahead so x[k] arrives together with the beat in this row's register.
+            m.d.comb += rd.addr.eq(src_k >> shift)
+            m.d.sync += [
+                stage.valid.eq(src_valid),
+                stage.w.eq(src_w),
+                stage.k.eq(src_k),
+                stage.first.eq(src_first),
+                stage.last.eq(src_last),
+            ]
+
+            x = rd.data.word_select(stage.k[:shift], 8).as_signed()
+            for lane in range(lanes):
+                acc = Signal(signed(acc_bits), name=f"acc{r}_{lane}")
+                total = Signal(signed(acc_bits), name=f"sum{r}_{lane}")
+                product = x * stage.w.word_select(lane, 8).as_signed()
+                m.d.comb += total.eq(Mux(stage.first, 0, acc) + product)
+                with m.If(stage.valid):
+                    m.d.sync += acc.eq(total)
+                    with m.If(stage.last):
+                        m.d.sync += results[r][lane].eq(total)
+            m.d.comb += self.commit[r].eq(stage.valid & stage.last)
+
+        per_beat = lanes // 4
+        with m.Switch(self.sel_row):
+            for r in range(cfg.rows):
+                with m.Case(r), m.Switch(self.sel_beat):
+                    for b in range(4):
+                        with m.Case(b):
+                            words = results[r][b * per_beat : (b + 1) * per_beat]
+                            for i, word in enumerate(words):
+                                m.d.comb += self.result_beat.word_select(i, acc_bits).eq(word)
+        m.d.comb += self.idle.eq(~Cat(stage.valid for stage in stages).any())
+        return m
+
+
+class _Stage:
+    """The pipeline register of one row: the weight beat it holds and where in the block it is."""
+
+    def __init__(self, row: int, lanes: int, k_bits: int) -> None:
+        self.valid = Signal(name=f"row{row}_valid")
+        self.w = Signal(8 * lanes, name=f"row{row}_w")
+        self.k = Signal(k_bits, name=f"row{row}_k")
+        self.first = Signal(name=f"row{row}_first")
+        self.last = Signal(name=f"row{row}_last")
