@@ -12,9 +12,7 @@ import sys
 from collections.abc import Sequence
 
 # Modules that add sub-commands; one line per subsystem.
-COMMAND_MODULES: tuple[str, ...] = (
-    "zynpu.hw.cli",
-)
+COMMAND_MODULES: tuple[str, ...] = ("zynpu.hw.cli",)
 
 
 class CommandError(Exception):
@@ -24,7 +22,7 @@ class CommandError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zynpu",
-        description="zynpu: a systolic int8 NPU tile on Zynq UltraScale+, simulated here and run on the board.",
+        description="zynpu: a systolic int8 NPU tile on Zynq UltraScale+, simulated here, run on the board.",
     )
     parser.add_argument("--version", action="version", version=f"zynpu {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

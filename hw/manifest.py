@@ -64,7 +64,7 @@ def _layout(config: spec.TileConfig) -> dict[str, Any]:
         ),
         "error_packet": (
             "a failed job ends its output packet with one beat: word 0 = error magic, word 1 = error code, "
-            "word 2 = index of the input beat where it was detected; TLAST set. Result beats before it are void"
+            "word 2 = index of the input beat that raised it; TLAST set. Result beats before it are void"
         ),
         "error_magic": spec.ERROR_MAGIC,
         "output_beats_per_row": spec.OUTPUT_BEATS_PER_ROW,

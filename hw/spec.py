@@ -92,7 +92,9 @@ class TileConfig:
         if not 1 <= self.rows <= 64:
             raise ValueError(f"rows must be 1..64, not {self.rows}")
         if self.lanes not in (16, 32, 64):
-            raise ValueError(f"lanes must be 16, 32 or 64 (the stream carries the header in one beat), not {self.lanes}")
+            raise ValueError(
+                f"lanes must be 16, 32 or 64 (the stream carries the header in one beat), not {self.lanes}"
+            )
         if self.max_k < self.lanes or self.max_k & (self.max_k - 1):
             raise ValueError(f"max_k must be a power of two >= lanes, not {self.max_k}")
 

@@ -116,7 +116,9 @@ def pack_weights(w: np.ndarray, lanes: int) -> np.ndarray:
     blocks = -(-n // lanes)
     padded = np.zeros((blocks * lanes, k), dtype=np.int8)
     padded[:n] = w
-    return np.ascontiguousarray(padded.reshape(blocks, lanes, k).transpose(0, 2, 1)).view(np.uint8).reshape(-1)
+    return (
+        np.ascontiguousarray(padded.reshape(blocks, lanes, k).transpose(0, 2, 1)).view(np.uint8).reshape(-1)
+    )
 
 
 def unpack_weights(packed: np.ndarray, n: int, k: int, lanes: int) -> np.ndarray:

@@ -120,10 +120,10 @@ def run_packet(
     # Beats before `bad` are consumed; weight blocks whose last beat came before it complete.
     x = np.zeros((m, shape.k_beats * lanes), dtype=np.int8)
     act_end = shape.prefix_beats
-    acts = beats[1:min(act_end, bad)].reshape(-1).view(np.int8)
+    acts = beats[1 : min(act_end, bad)].reshape(-1).view(np.int8)
     x.reshape(-1)[: acts.size] = acts
     x = x[:, :k]
-    weights = beats[act_end:min(total, bad)]
+    weights = beats[act_end : min(total, bad)]
     fed_weights = weights.shape[0]
     done_blocks = fed_weights // k
     blocks_out = []

@@ -50,7 +50,9 @@ class MacArray(wiring.Component):
         acc_bits = cfg.acc_bits
 
         stages = [_Stage(r, lanes, self.k_bits) for r in range(cfg.rows)]
-        results = [[Signal(signed(acc_bits), name=f"y{r}_{lane}") for lane in range(lanes)] for r in range(cfg.rows)]
+        results = [
+            [Signal(signed(acc_bits), name=f"y{r}_{lane}") for lane in range(lanes)] for r in range(cfg.rows)
+        ]
 
         for r, stage in enumerate(stages):
             act = memory.Memory(shape=unsigned(8 * lanes), depth=cfg.act_words, init=[])
@@ -67,7 +69,13 @@ class MacArray(wiring.Component):
                 src_first, src_last = self.push_first, self.push_last
             else:
                 prev = stages[r - 1]
-                src_valid, src_w, src_k, src_first, src_last = prev.valid, prev.w, prev.k, prev.first, prev.last
+                src_valid, src_w, src_k, src_first, src_last = (
+                    prev.valid,
+                    prev.w,
+                    prev.k,
+                    prev.first,
+                    prev.last,
+                )
             # Read one cycle ahead so x[k] arrives together with the beat in this row's register.
             m.d.comb += rd.addr.eq(src_k >> shift)
             m.d.sync += [
