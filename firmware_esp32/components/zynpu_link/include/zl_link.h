@@ -57,6 +57,8 @@ void zl_link_init(zl_link *l, const zl_platform *plat, zl_persist *persist, uint
 void zl_link_prepare(zl_link *l, uint8_t *buf, size_t size);
 void zl_link_receive(zl_link *l, const uint8_t *buf, size_t size);
 int zl_link_data_ready(const zl_link *l);
+/* Free transmit slots for events (one stays reserved for responses); glue reads sockets only if > 0. */
+int zl_link_event_room(const zl_link *l);
 const zl_stats *zl_link_stats(const zl_link *l);
 
 /* Queue a message to the host. reserve: slots that must stay free afterwards (events keep one for

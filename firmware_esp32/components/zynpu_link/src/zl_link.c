@@ -77,6 +77,11 @@ int zl_link_data_ready(const zl_link *l)
     return !l->up || l->count > 0 || l->nak_pending;
 }
 
+int zl_link_event_room(const zl_link *l)
+{
+    return (int)(RING_N - l->count) - 1;
+}
+
 void zl_link_prepare(zl_link *l, uint8_t *buf, size_t size)
 {
     zl_frame f = {0};
