@@ -70,6 +70,7 @@ def _connection_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _deploy_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", type=Path, help="checkout to build from (default: this one)")
     parser.add_argument("--bitstreams", type=Path, help="bitstream folder (default bitstreams/BOARD)")
     parser.add_argument("--no-bitstream", action="store_true", help="ship only the package (simulation use)")
     parser.add_argument(
@@ -119,13 +120,13 @@ def _rest(words: list[str]) -> list[str]:
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    from .deploy import deploy
+    from .deploy import REPO_ROOT, deploy
     from .remote import Remote
 
     with Remote(_target(args)) as remote:
         deploy(
             remote, _env(args), remote_dir=args.remote_dir, bitstream_dir=_bitstream_dir(args),
-            into_env=args.install_into_env,
+            into_env=args.install_into_env, root=args.source or REPO_ROOT,
         )  # fmt: skip
     return 0
 
@@ -161,7 +162,7 @@ def _hil(args: argparse.Namespace) -> int:
     with Remote(_target(args)) as remote:
         report = deploy(
             remote, env, remote_dir=args.remote_dir, bitstream_dir=bitstreams, with_tests=True,
-            into_env=args.install_into_env,
+            into_env=args.install_into_env, root=args.source or REPO_ROOT,
         )  # fmt: skip
         code, _ = run_pytest(
             remote, env, report.remote_dir, _rest(args.pytest_args), junit_out,

@@ -8,6 +8,7 @@ the board's own Python touched); remote commands put it first on PYTHONPATH.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import shutil
@@ -75,36 +76,54 @@ def tracked_files(root: Path, paths: Iterable[str]) -> list[Path]:
     return sorted(root / n for n in names if (root / n).is_file())
 
 
+def wheel_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "zynpu" / "wheels"
+
+
 def build_wheel(out_dir: Path, root: Path = REPO_ROOT) -> Path:
-    """`pip wheel --no-deps` of a staged copy of the sources; returns the wheel's path."""
+    """`pip wheel --no-deps` of a staged copy of the sources; returns the wheel's path.
+
+    Wheels are cached by the sha256 of their staged sources: an unchanged tree costs no rebuild.
+    """
     if not (root / "setup.py").is_file():
         raise CommandError(f"deploy needs the zynpu source checkout (no setup.py in {root})")
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="zynpu-wheel-") as tmp:
         stage = Path(tmp) / "src"
+        key = hashlib.sha256()
         for path in tracked_files(root, PACKAGE_PATHS):
-            dest = stage / path.relative_to(root)
+            rel = path.relative_to(root)
+            dest = stage / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, dest)
-        built = Path(tmp) / "wheel"
-        command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
-        command += ["--disable-pip-version-check", "-w", str(built), str(stage)]
-        env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
-        try:
-            proc = subprocess.run(
-                command, capture_output=True, text=True, env=env, timeout=WHEEL_BUILD_TIMEOUT
-            )
-        except subprocess.TimeoutExpired:
-            raise CommandError(f"building the wheel took over {WHEEL_BUILD_TIMEOUT} s") from None
-        wheels = sorted(built.glob("zynpu-*.whl"))
-        if proc.returncode != 0 or not wheels:
-            raise CommandError(
-                "building the zynpu wheel failed (the build needs setuptools and wheel in this Python: "
-                f"pip install wheel):\n{proc.stderr.strip()[-2000:]}"
-            )
+            key.update(f"{rel.as_posix()}\0{sha256_file(dest)}\n".encode())
+        cached = wheel_cache() / key.hexdigest()
+        wheels = sorted(cached.glob("zynpu-*.whl"))
+        if not wheels:
+            _pip_wheel(stage, Path(tmp) / "wheel")
+            cached.mkdir(parents=True, exist_ok=True)
+            for wheel in sorted((Path(tmp) / "wheel").glob("zynpu-*.whl")):
+                shutil.copy2(wheel, cached / wheel.name)
+            wheels = sorted(cached.glob("zynpu-*.whl"))
         target = out_dir / wheels[0].name
         shutil.copy2(wheels[0], target)
         return target
+
+
+def _pip_wheel(stage: Path, built: Path) -> None:
+    command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+    command += ["--disable-pip-version-check", "-w", str(built), str(stage)]
+    env = {**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH}
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=WHEEL_BUILD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise CommandError(f"building the wheel took over {WHEEL_BUILD_TIMEOUT} s") from None
+    if proc.returncode != 0 or not list(built.glob("zynpu-*.whl")):
+        raise CommandError(
+            "building the zynpu wheel failed (the build needs setuptools and wheel in this Python: "
+            f"pip install wheel):\n{proc.stderr.strip()[-2000:]}"
+        )
 
 
 def bitstream_items(folder: Path) -> list[Item]:
@@ -162,7 +181,9 @@ def install(remote: Remote, env: RemoteEnv, remote_dir: str, wheel: Item, into_e
     if into_env:
         command = f"{pip} --force-reinstall {wheel_path}"
     else:
-        command = f"cd {rd} && rm -rf lib.new && {pip} --target lib.new {wheel_path} && rm -rf lib && mv lib.new lib"
+        # A fresh target folder, swapped in only after pip succeeded: no half-installed package.
+        command = f"cd {rd} && rm -rf lib.new && {pip} --target lib.new {wheel_path}"
+        command += " && rm -rf lib && mv lib.new lib"
     command += f" && echo {digest} > {shlex.quote(marker)}"
     code, _, stderr = remote.run(env.wrap(command), stream=False)
     if code != 0:
