@@ -1,0 +1,215 @@
+"""The overlay Tcl agrees with hw/manifest.json: run it in tclsh with Vivado's commands stubbed out.
+
+The stubs record every create_bd_cell / set_property / connect / assign call; the test checks the
+recorded block design against the manifest (names, widths, address window) for every board.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from zynpu.overlays import build_overlay as flow
+
+OVERLAYS = Path(flow.__file__).parent
+HW = json.loads((flow.REPO_ROOT / "hw" / "manifest.json").read_text())
+TCLSH = shutil.which("tclsh")
+
+# Vivado stand-ins: each records one tab-separated line; get_* return the object's path.
+STUBS = r"""
+set ::calls {}
+proc rec {args} { lappend ::calls [join $args "\t"] }
+set ::catalogue {xilinx.com:ip:zynq_ultra_ps_e:3.4 xilinx.com:ip:axi_dma:7.1 xilinx.com:ip:smartconnect:1.0
+                 xilinx.com:ip:proc_sys_reset:5.0 xilinx.com:inline_hdl:ilconcat:1.0}
+proc get_ipdefs {args} {
+    set pattern [lindex $args end]
+    set hits {}
+    foreach vlnv $::catalogue { if {[string match $pattern $vlnv]} { lappend hits $vlnv } }
+    return $hits
+}
+proc create_bd_cell {args} {
+    set opts [dict create -type {} -vlnv {} -reference {}]
+    set name [lindex $args end]
+    foreach {k v} [lrange $args 0 end-1] { dict set opts $k $v }
+    rec cell [dict get $opts -type] [dict get $opts -vlnv][dict get $opts -reference] $name
+    return $name
+}
+proc apply_bd_automation {args} { rec automation {*}$args }
+proc set_property {args} {
+    if {[lindex $args 0] eq "-dict"} {
+        foreach {k v} [lindex $args 1] { rec prop [lindex $args 2] $k $v }
+    } else {
+        rec prop [lindex $args 2] [lindex $args 0] [lindex $args 1]
+    }
+}
+foreach cmd {get_bd_pins get_bd_intf_pins get_bd_addr_spaces get_bd_addr_segs get_bd_cells} {
+    proc $cmd {args} { return [lindex $args end] }
+}
+proc connect_bd_intf_net {a b} { rec intf $a $b }
+proc connect_bd_net {args} { rec net {*}$args }
+proc assign_bd_address {args} { rec addr {*}$args }
+"""
+
+
+def run_design(tmp_path: Path, board: str) -> list[list[str]]:
+    params = flow.write_params(
+        tmp_path / "zynpu_params.tcl", HW, {"board_file": OVERLAYS / board / "board.tcl"}
+    )
+    script = tmp_path / "run.tcl"
+    script.write_text(
+        STUBS
+        + f"source {{{params}}}\nsource $zynpu(board_file)\nsource {{{OVERLAYS / 'zynpu_bd.tcl'}}}\n"
+        + "zynpu_create_design\nforeach c $::calls { puts $c }\n"
+    )
+    result = subprocess.run([TCLSH, str(script)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return [line.split("\t") for line in result.stdout.splitlines()]
+
+
+def props(calls: list[list[str]], obj: str) -> dict[str, str]:
+    return {c[2]: c[3] for c in calls if c[0] == "prop" and c[1] == obj}
+
+
+pytestmark = pytest.mark.skipif(TCLSH is None, reason="tclsh not installed (apt-get install tcl)")
+
+
+def test_params_come_from_the_manifest(tmp_path: Path) -> None:
+    path = flow.write_params(tmp_path / "p.tcl", HW, {})
+    values = dict(re.findall(r"^set zynpu\((\w+)\) (\S+)$", path.read_text(), re.M))
+    ports = HW["ports"]
+    assert values["top"] == HW["name"] == "zynpu_tile"
+    assert values["vlnv"] == HW["vlnv"]
+    assert int(values["stream_bits"]) == HW["tile"]["stream_bits"] == 8 * HW["tile"]["lanes"]
+    assert values["axil_range"] == flow.size_text(2 ** HW["axi_lite"]["addr_bits"]) == "4K"
+    assert (values["clock"], values["reset"], values["interrupt"]) == (
+        ports["clock"],
+        ports["reset"],
+        ports["interrupt"],
+    )
+    assert values["reset_polarity"] == ("ACTIVE_LOW" if ports["reset_active_low"] else "ACTIVE_HIGH")
+    assert (values["axis_in"], values["axis_out"], values["axi_lite"]) == ("s_axis", "m_axis", "s_axi")
+    for key in ("axis_in", "axis_out", "axi_lite"):
+        assert all(s.startswith(values[key] + "_") for s in ports[key]["signals"])
+
+
+def test_design_tcl_names_no_tile_constant() -> None:
+    """Every tile name and width reaches the design through zynpu(...), never as a literal."""
+    text = (OVERLAYS / "zynpu_bd.tcl").read_text()
+    code = "\n".join(line.split("#")[0] for line in text.splitlines())
+    for literal in ("zynpu_tile", "128", "4K"):
+        assert literal not in code, literal
+    assert not re.findall(r"tile/[^$\s]", code), "a tile pin named literally instead of from zynpu(...)"
+    for key in (
+        "stream_bits",
+        "axil_range",
+        "top",
+        "clock",
+        "reset",
+        "interrupt",
+        "axis_in",
+        "axis_out",
+        "axi_lite",
+    ):
+        assert f"$zynpu({key})" in code, key
+
+
+@pytest.mark.parametrize("board", flow.BOARDS)
+def test_block_design_matches_the_manifest(tmp_path: Path, board: str) -> None:
+    calls = run_design(tmp_path, board)
+    ports, bits = HW["ports"], str(HW["tile"]["stream_bits"])
+    cells = {c[3]: (c[1], c[2]) for c in calls if c[0] == "cell"}
+    assert cells["tile"] == ("module", HW["name"])
+    assert cells["dma"] == ("ip", "xilinx.com:ip:axi_dma:7.1")
+    assert cells["irq_concat"] == ("ip", "xilinx.com:inline_hdl:ilconcat:1.0")  # found without a pinned VLNV
+
+    dma = props(calls, "dma")
+    assert (dma["CONFIG.c_include_sg"], dma["CONFIG.c_sg_length_width"]) == ("0", "26")
+    for key in (
+        "m_axi_mm2s_data_width",
+        "m_axis_mm2s_tdata_width",
+        "m_axi_s2mm_data_width",
+        "s_axis_s2mm_tdata_width",
+    ):
+        assert dma[f"CONFIG.c_{key}"] == bits, key
+
+    board_values = flow.read_board(board)
+    hp = int(board_values["hp_port"])
+    ps = props(calls, "ps")
+    assert ps[f"CONFIG.PSU__USE__S_AXI_GP{hp + 2}"] == "1"
+    assert ps[f"CONFIG.PSU__SAXIGP{hp + 2}__DATA_WIDTH"] == bits
+    assert ps["CONFIG.PSU__USE__IRQ0"] == "1"
+    assert ps["CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ"] == board_values["clock_mhz"]
+    assert sum(ps[f"CONFIG.PSU__USE__M_AXI_GP{gp}"] == "1" for gp in range(3)) == 1
+
+    intf = {tuple(c[1:]) for c in calls if c[0] == "intf"}
+    assert ("dma/M_AXIS_MM2S", f"tile/{ports['axis_in']['prefix']}") in intf
+    assert (f"tile/{ports['axis_out']['prefix']}", "dma/S_AXIS_S2MM") in intf
+    assert ("ctrl_interconnect/M01_AXI", f"tile/{ports['axi_lite']['prefix']}") in intf
+    assert ("data_interconnect/M00_AXI", f"ps/S_AXI_HP{hp}_FPD") in intf
+    assert (f"ps/M_AXI_{board_values['hpm_port']}", "ctrl_interconnect/S00_AXI") in intf
+
+    nets = [c[1:] for c in calls if c[0] == "net"]
+    clock = next(n for n in nets if n[0] == "ps/pl_clk0")
+    assert (
+        f"tile/{ports['clock']}" in clock
+        and f"ps/saxihp{hp}_fpd_aclk" in clock
+        and "dma/m_axi_s2mm_aclk" in clock
+    )
+    reset = next(n for n in nets if n[0] == "reset/peripheral_aresetn")
+    assert f"tile/{ports['reset']}" in reset and "dma/axi_resetn" in reset
+    assert [f"tile/{ports['interrupt']}", "irq_concat/In2"] in nets
+    assert ["irq_concat/dout", "ps/pl_ps_irq0"] in nets
+    assert props(calls, "irq_concat")["CONFIG.NUM_PORTS"] == "3"
+    assert props(calls, f"tile/{ports['clock']}")["CONFIG.ASSOCIATED_BUSIF"] == "s_axis:m_axis:s_axi"
+
+    # Every tile pin the design touches is a manifest port or interface.
+    names = {
+        ports["clock"],
+        ports["reset"],
+        ports["interrupt"],
+        *(ports[k]["prefix"] for k in ("axis_in", "axis_out", "axi_lite")),
+    }
+    used = {word.split("/")[1] for call in calls for word in call if word.startswith("tile/")}
+    assert used <= names | {f"{ports['axi_lite']['prefix']}"}, used - names
+
+    addr = next(c for c in calls if c[0] == "addr" and len(c) > 1)
+    assert addr[addr.index("-range") + 1] == flow.size_text(2 ** HW["axi_lite"]["addr_bits"])
+    assert addr[-1] == f"tile/{ports['axi_lite']['prefix']}/reg0"
+
+
+def test_build_tcl_stops_on_a_wrong_vivado_version(tmp_path: Path) -> None:
+    params = flow.write_params(
+        tmp_path / "p.tcl", HW, {"board_file": OVERLAYS / "zcu104" / "board.tcl", "allow_version_mismatch": 0}
+    )
+    script = tmp_path / "run.tcl"
+    script.write_text(
+        STUBS + "proc version {args} { return 2022.1 }\nproc create_project {args} { rec project {*}$args }\n"
+        + f"set argv [list {{{params}}}]\nsource {{{OVERLAYS / 'build.tcl'}}}\n"
+    )  # fmt: skip
+    result = subprocess.run([TCLSH, str(script)], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "Vivado 2022.1, but zcu104's PYNQ image expects overlays from Vivado 2025.2" in result.stderr
+
+
+def test_boards_follow_their_pynq_images() -> None:
+    assert set(flow.BOARDS) == {"kv260", "zcu104", "ultra96v2"}
+    assert {b: flow.read_board(b)["vivado"] for b in flow.BOARDS} == {
+        "kv260": "2022.1", "ultra96v2": "2022.1", "zcu104": "2025.2"
+    }  # fmt: skip
+    assert flow.read_board("kv260")["part"].startswith("xck26")
+
+
+def test_flow_without_vivado_stops_with_a_message(tmp_path: Path) -> None:
+    python = Path(flow.sys.executable)
+    result = subprocess.run(
+        [str(python), "-m", "zynpu.overlays.build_overlay", "--board", "kv260",
+         "--build-dir", str(tmp_path / "b"), "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "Vivado is not on PATH: kv260 needs Vivado 2022.1" in result.stderr
+    assert not (tmp_path / "o" / "kv260" / "zynpu.bit").exists()
