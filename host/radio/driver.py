@@ -71,7 +71,8 @@ class Radio:
                              rx_room=lambda: self.max_events - len(self._events), on_message=self._on_message,
                              on_acked=self._on_acked, on_peer_restart=self._on_peer_restart,
                              size=transport.size)
-        self.system, self.wifi, self.udp, self.tcp, self.ble = System(self), Wifi(self), Udp(self), Tcp(self), Ble(self)
+        self.system, self.wifi, self.udp = System(self), Wifi(self), Udp(self)
+        self.tcp, self.ble = Tcp(self), Ble(self)
         self._thread = threading.Thread(target=self._pump, name="radio-pump", daemon=True)
         self._thread.start()
 
@@ -133,7 +134,8 @@ class Radio:
             raise
 
     # --- events -------------------------------------------------------------------------------------
-    def next_event(self, timeout: float | None = None, match: Callable[[Event], bool] | None = None) -> Event | None:
+    def next_event(self, timeout: float | None = None,
+                   match: Callable[[Event], bool] | None = None) -> Event | None:
         """The oldest (matching) event, waiting up to `timeout`; None if there is none."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         with self._events_cv:

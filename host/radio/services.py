@@ -40,7 +40,8 @@ class System(_Service):
         return self.radio.submit(wire.CH_SYSTEM, wire.SYSTEM_PING, data, what="ping")
 
     def version(self, timeout: float | None = None) -> str:
-        return self.radio.request(wire.CH_SYSTEM, wire.SYSTEM_VERSION, timeout=timeout, what="version").decode()
+        body = self.radio.request(wire.CH_SYSTEM, wire.SYSTEM_VERSION, timeout=timeout, what="version")
+        return body.decode()
 
     def reset(self, timeout: float | None = None) -> None:
         """Restart the ESP32 (it answers first); a Boot event follows."""
@@ -75,7 +76,8 @@ class Wifi(_Service):
             rssi, channel, auth = struct.unpack_from("<bBB", body, k)
             bssid = ":".join(f"{b:02x}" for b in body[k + 3 : k + 9])
             n = body[k + 9]
-            aps.append(AccessPoint(body[k + 10 : k + 10 + n].decode(errors="replace"), bssid, rssi, channel, auth))
+            ssid = body[k + 10 : k + 10 + n].decode(errors="replace")
+            aps.append(AccessPoint(ssid, bssid, rssi, channel, auth))
             k += 10 + n
         return aps
 
@@ -114,7 +116,8 @@ class UdpSocket:
         self.radio.udp.send(data, addr, sock=self, timeout=timeout)
 
     def close(self, timeout: float | None = None) -> None:
-        self.radio.request(wire.CH_SOCKET, wire.SOCKET_CLOSE, bytes([self.sock]), timeout=timeout, what="close")
+        self.radio.request(wire.CH_SOCKET, wire.SOCKET_CLOSE, bytes([self.sock]), timeout=timeout,
+                           what="close")
 
 
 class Udp(_Service):
@@ -160,7 +163,8 @@ class TcpSocket:
         return struct.unpack("<H", b[:2])[0]
 
     def close(self, timeout: float | None = None) -> None:
-        self.radio.request(wire.CH_SOCKET, wire.SOCKET_CLOSE, bytes([self.sock]), timeout=timeout, what="close")
+        self.radio.request(wire.CH_SOCKET, wire.SOCKET_CLOSE, bytes([self.sock]), timeout=timeout,
+                           what="close")
 
 
 class Tcp(_Service):

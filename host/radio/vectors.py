@@ -40,7 +40,8 @@ def build() -> list[Vector]:
         ("ping", Frame(wire.CH_SYSTEM, wire.SYSTEM_PING, wire.FLAG_DATA, 3, 9, 8, 1, 2, 0x1234, b"hello")),
         ("resp_nak", Frame(wire.CH_SYSTEM, wire.SYSTEM_PING, wire.FLAG_DATA | wire.FLAG_RESP | wire.FLAG_NAK,
                            9, 3, 5, 0xFFFF, 0x8000, 0x1234, b"\x00hello")),
-        ("resume_boot", Frame(wire.CH_LINK, wire.LINK_BOOT, wire.FLAG_DATA | wire.FLAG_EVENT | wire.FLAG_RESUME,
+        ("resume_boot", Frame(wire.CH_LINK, wire.LINK_BOOT,
+                              wire.FLAG_DATA | wire.FLAG_EVENT | wire.FLAG_RESUME,
                               42, 200, 8, 0, 77, 0, bytes([41, 0, 0, 0, 3, 1]))),
         ("udp_max", Frame(wire.CH_SOCKET, wire.SOCKET_UDP_RECV, wire.FLAG_DATA | wire.FLAG_EVENT, 255, 255, 0,
                           65535, 65535, 0, bytes(rng.randrange(256) for _ in range(wire.MAX_PAYLOAD)))),
@@ -72,7 +73,8 @@ def render(vectors: list[Vector]) -> str:
     for v in vectors:
         f = v.frame
         fields = [f.channel, f.type, f.flags, f.epoch, f.peer_epoch, f.window, f.seq, f.ack, f.tag]
-        lines.append(" ".join([v.name, str(v.expect), *map(str, fields), f.payload.hex() or "-", v.buf.hex()]))
+        payload = f.payload.hex() or "-"
+        lines.append(" ".join([v.name, str(v.expect), *map(str, fields), payload, v.buf.hex()]))
     return "\n".join(lines) + "\n"
 
 

@@ -11,7 +11,6 @@ import struct
 import time
 
 import pytest
-
 from zynpu.radio import LinkReset, Radio, wire
 from zynpu.radio.link import Message
 from zynpu.radio.sim.bus import Faults, SimBus

@@ -42,7 +42,8 @@ class BusCounters:
 class SimBus:
     """A Transport whose far end is the firmware core running in a SimEsp32."""
 
-    def __init__(self, esp: SimEsp32 | None = None, faults: Faults | None = None, *, own_esp: bool = True) -> None:
+    def __init__(self, esp: SimEsp32 | None = None, faults: Faults | None = None, *,
+                 own_esp: bool = True) -> None:
         self.esp = esp or SimEsp32()
         self._own_esp = own_esp or esp is None
         self.faults = faults or Faults()
@@ -77,7 +78,7 @@ class SimBus:
         if n == 0:
             return buf
         out = bytearray(buf)
-        for pos, bit in zip(self._rng.integers(0, len(buf), n), self._rng.integers(0, 8, n)):
+        for pos, bit in zip(self._rng.integers(0, len(buf), n), self._rng.integers(0, 8, n), strict=False):
             out[pos] ^= 1 << int(bit)
         self.counters.corrupted_bytes += n
         return bytes(out)

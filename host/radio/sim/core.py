@@ -72,13 +72,15 @@ def lib() -> C.CDLL:
         so = C.CDLL(str(library_path()))
         sig = {
             "zl_link_sizeof": (C.c_size_t, ()),
-            "zl_link_init": (None, (C.c_void_p, C.POINTER(Platform), C.POINTER(Persist), C.c_uint32, C.c_uint8)),
+            "zl_link_init": (None, (C.c_void_p, C.POINTER(Platform), C.POINTER(Persist), C.c_uint32,
+                                     C.c_uint8)),
             "zl_link_prepare": (None, (C.c_void_p, C.c_char_p, C.c_size_t)),
             "zl_link_receive": (None, (C.c_void_p, C.c_char_p, C.c_size_t)),
             "zl_link_data_ready": (C.c_int, (C.c_void_p,)),
             "zl_link_event_room": (C.c_int, (C.c_void_p,)),
             "zl_link_stats": (C.POINTER(Stats), (C.c_void_p,)),
-            "zl_on_udp_recv": (C.c_int, (C.c_void_p, C.c_int, C.c_char_p, C.c_uint16, C.c_char_p, C.c_size_t)),
+            "zl_on_udp_recv": (C.c_int, (C.c_void_p, C.c_int, C.c_char_p, C.c_uint16, C.c_char_p,
+                                       C.c_size_t)),
             "zl_on_tcp_recv": (C.c_int, (C.c_void_p, C.c_int, C.c_char_p, C.c_size_t)),
             "zl_on_tcp_closed": (C.c_int, (C.c_void_p, C.c_int)),
             "zl_on_wifi_state": (C.c_int, (C.c_void_p, C.c_uint8, C.c_uint8, C.c_char_p)),

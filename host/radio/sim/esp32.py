@@ -58,7 +58,8 @@ class SimEsp32:
                 C.memset(C.addressof(self.persist), 0, C.sizeof(self.persist))
             C.memset(self._link, 0xA5, C.sizeof(self._ram))  # RAM content after reset is garbage
             self.boot_count += 1
-            self.lib.zl_link_init(self._link, self._platform_ref, C.byref(self.persist), self.boot_count, reason)
+            self.lib.zl_link_init(self._link, self._platform_ref, C.byref(self.persist), self.boot_count,
+                                  reason)
             self.lib.zl_log_event(self._link, 3, f"boot {self.boot_count} reason {reason}".encode())
             self._prepared = self._prepare()
             self._ready_at = time.monotonic() + self.boot_delay

@@ -1,0 +1,128 @@
+"""`zynpu radio ...`: flash the ESP32 firmware, open its serial console, ping/benchmark the link.
+
+Heavy imports (esptool, pyserial, the simulator) happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    radio = subparsers.add_parser("radio", help="ESP32 Wi-Fi/BLE coprocessor: flash, console, link tests")
+    sub = radio.add_subparsers(dest="radio_command", metavar="SUBCOMMAND")
+
+    p = sub.add_parser("flash", help="flash firmware_esp32's build outputs with esptool")
+    p.add_argument("--port", required=True, help="serial port of the ESP32, e.g. /dev/ttyUSB0")
+    p.add_argument("--baud", type=int, default=921600)
+    p.add_argument("--build-dir", type=Path, default=None,
+                   help="ESP-IDF build directory (firmware_esp32/build)")
+    p.add_argument("--dry-run", action="store_true", help="print the esptool command instead of running it")
+    p.set_defaults(func=cmd_flash)
+
+    p = sub.add_parser("console", help="print the ESP32's serial log (Ctrl-C to quit)")
+    p.add_argument("--port", required=True)
+    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--reset", action="store_true", help="pulse EN via RTS first to see the boot log")
+    p.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    p.set_defaults(func=cmd_console)
+
+    p = sub.add_parser("bench", help="benchmark the link on the simulated ESP32")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("ping", help="ping through the simulated ESP32 (or the board with --spi)")
+    p.add_argument("--spi", default=None, help="spidev device on the board, e.g. /dev/spidev1.0")
+    p.add_argument("--count", type=int, default=5)
+    p.set_defaults(func=cmd_ping)
+
+
+def _error(message: str) -> Exception:
+    from zynpu.cli import CommandError
+
+    return CommandError(message)
+
+
+def cmd_flash(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from .flash import DEFAULT_BUILD_DIR, FlashError, esptool_command
+
+    try:
+        cmd = esptool_command(args.port, args.build_dir or DEFAULT_BUILD_DIR, args.baud)
+    except FlashError as e:
+        raise _error(str(e)) from e
+    print(" ".join(cmd))
+    if args.dry_run:
+        return 0
+    try:
+        import esptool  # noqa: F401
+    except ImportError as e:
+        raise _error("esptool is not installed: pip install 'zynpu[radio]'") from e
+    return subprocess.run(cmd, check=False).returncode
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    import sys
+    import time
+
+    try:
+        import serial
+    except ImportError as e:
+        raise _error("pyserial is not installed: pip install 'zynpu[radio]'") from e
+    try:
+        port = serial.Serial(args.port, args.baud, timeout=0.2)
+    except serial.SerialException as e:
+        raise _error(f"cannot open {args.port}: {e}") from e
+    with port:
+        if args.reset:
+            port.dtr, port.rts = False, True
+            time.sleep(0.1)
+            port.rts = False
+        end = None if args.seconds is None else time.monotonic() + args.seconds
+        while end is None or time.monotonic() < end:
+            data = port.read(4096)
+            if data:
+                sys.stdout.write(data.decode("utf-8", "replace"))
+                sys.stdout.flush()
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    result = bench.run()
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:>26}: {value}")
+    return 0
+
+
+def cmd_ping(args: argparse.Namespace) -> int:
+    from .driver import Radio
+    from .errors import RadioError
+
+    if args.spi:
+        from .spidev import SpidevTransport
+
+        try:
+            transport = SpidevTransport(args.spi)
+        except (OSError, ImportError) as e:
+            raise _error(f"cannot open the SPI link on {args.spi}: {e}") from e
+    else:
+        from .sim.bus import SimBus
+
+        transport = SimBus()
+    with Radio(transport) as radio:
+        try:
+            radio.wait_up(3)
+            print(f"ESP32 firmware: {radio.system.version()}")
+            for _ in range(args.count):
+                print(f"ping: {radio.system.ping(b'zynpu') * 1000:.3f} ms")
+        except RadioError as e:
+            raise _error(str(e)) from e
+    return 0

@@ -1,0 +1,102 @@
+"""`zynpu radio` commands: esptool command construction, clear errors, bench output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from zynpu.cli import CommandError
+from zynpu.radio import cli
+from zynpu.radio.flash import FlashError, esptool_command
+
+from .conftest import needs_gcc
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zynpu")
+    cli.register(parser.add_subparsers(dest="command"))
+    return parser
+
+
+def _fake_build(tmp_path: Path, **overrides: object) -> Path:
+    build = tmp_path / "build"
+    for rel in ("bootloader/bootloader.bin", "partition_table/partition-table.bin", "zynpu_radio.bin"):
+        (build / rel).parent.mkdir(parents=True, exist_ok=True)
+        (build / rel).write_bytes(b"\xe9" + bytes(15))
+    spec = {
+        "write_flash_args": ["--flash_mode", "dio", "--flash_size", "4MB", "--flash_freq", "40m"],
+        "flash_files": {"0x10000": "zynpu_radio.bin", "0x1000": "bootloader/bootloader.bin",
+                        "0x8000": "partition_table/partition-table.bin"},
+        "extra_esptool_args": {"after": "hard_reset", "before": "default_reset", "stub": True,
+                               "chip": "esp32"},
+    }
+    spec.update(overrides)
+    (build / "flasher_args.json").write_text(json.dumps(spec))
+    return build
+
+
+def test_esptool_command_from_build_outputs(tmp_path: Path) -> None:
+    build = _fake_build(tmp_path)
+    cmd = esptool_command("/dev/ttyUSB0", build, baud=460800, python="py")
+    assert cmd[:12] == ["py", "-m", "esptool", "--chip", "esp32", "--port", "/dev/ttyUSB0", "--baud",
+                        "460800", "--before", "default_reset", "--after"]
+    i = cmd.index("write_flash")
+    assert cmd[i + 1 : i + 7] == ["--flash_mode", "dio", "--flash_size", "4MB", "--flash_freq", "40m"]
+    assert cmd[i + 7 :] == ["0x1000", str(build / "bootloader/bootloader.bin"),
+                            "0x8000", str(build / "partition_table/partition-table.bin"),
+                            "0x10000", str(build / "zynpu_radio.bin")]
+
+
+def test_missing_build_dir_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FlashError, match=r"not found: run `idf.py build` in firmware_esp32/"):
+        esptool_command("/dev/ttyUSB0", tmp_path / "nope")
+
+
+def test_missing_image_and_bad_json(tmp_path: Path) -> None:
+    build = _fake_build(tmp_path)
+    (build / "zynpu_radio.bin").unlink()
+    with pytest.raises(FlashError, match=r"zynpu_radio.bin \(offset 0x10000\) is missing"):
+        esptool_command("/dev/ttyUSB0", build)
+    (build / "flasher_args.json").write_text("{")
+    with pytest.raises(FlashError, match=r"not a valid ESP-IDF flasher_args\.json"):
+        esptool_command("/dev/ttyUSB0", build)
+
+
+def test_cli_flash_dry_run_and_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    build = _fake_build(tmp_path)
+    args = _parser().parse_args(
+        ["radio", "flash", "--port", "/dev/ttyUSB0", "--build-dir", str(build), "--dry-run"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(sys.executable + " -m esptool --chip esp32 --port /dev/ttyUSB0")
+    args = _parser().parse_args(
+        ["radio", "flash", "--port", "/dev/ttyUSB0", "--build-dir", str(tmp_path / "x")])
+    with pytest.raises(CommandError, match=r"idf\.py build"):
+        args.func(args)
+
+
+def test_cli_console_bad_port_is_a_command_error() -> None:
+    args = _parser().parse_args(["radio", "console", "--port", "/dev/does-not-exist", "--seconds", "0.1"])
+    with pytest.raises(CommandError, match="cannot open /dev/does-not-exist"):
+        args.func(args)
+
+
+@needs_gcc
+def test_bench_meets_targets() -> None:
+    from zynpu.radio import bench
+
+    r = bench.run(n_bulk=300, n_small=500)
+    assert r["payload_efficiency"] >= 0.85
+    assert r["bulk_datagrams_received"] == 300
+    assert r["messages_per_second"] > 500
+
+
+@needs_gcc
+def test_cli_ping_sim(capsys: pytest.CaptureFixture[str]) -> None:
+    args = _parser().parse_args(["radio", "ping", "--count", "2"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "ESP32 firmware: zynpu-esp32" in out and out.count("ping:") == 2
