@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import gguf
 import numpy as np
 from zynpu.model.config import ModelConfig, from_gguf
 from zynpu.model.errors import ModelLoadError, UnsupportedModelError
+from zynpu.model.gguf_file import GGUFFile, read_gguf
 from zynpu.model.weights import check_finite, check_names_and_shapes
 
 Q = gguf.GGMLQuantizationType
@@ -53,67 +53,19 @@ def canonical_name(name: str) -> str | None:
     return None
 
 
-class _CheckedReader(gguf.GGUFReader):
-    """GGUFReader that checks each tensor's type and extent before mapping it, to name the bad tensor."""
-
-    def _build_tensors(self, start_offs: int, fields: list[Any]) -> None:
-        size = len(self.data)
-        for field in fields:
-            _, name_data, _, dims, raw_dtype, offset = field.parts
-            name = bytes(name_data).decode("utf-8", "replace")
-            try:
-                qtype = Q(int(raw_dtype[0]))
-            except ValueError:
-                raise UnsupportedModelError(
-                    f"tensor {name!r}: unknown GGML type {int(raw_dtype[0])}"
-                ) from None
-            if qtype not in SUPPORTED_TYPES:
-                raise UnsupportedModelError(f"tensor {name!r}: unsupported tensor type {qtype.name}")
-            block, type_size = gguf.GGML_QUANT_SIZES[qtype]
-            n = int(np.prod(dims))
-            if n % block:
-                raise ModelLoadError(
-                    f"tensor {name!r}: {n} elements is not a whole number of {qtype.name} blocks"
-                )
-            end = int(start_offs + offset[0]) + n // block * type_size
-            if end > size:
-                raise ModelLoadError(
-                    f"tensor {name!r} ends at byte {end} but the file has {size} bytes (truncated?)"
-                )
-        super()._build_tensors(start_offs, fields)
-
-
-def open_gguf(path: str | os.PathLike) -> gguf.GGUFReader:
-    try:
-        return _CheckedReader(path)
-    except ModelLoadError as e:
-        raise type(e)(f"{path}: {e}") from None
-    except Exception as e:  # the gguf reader raises assorted errors on garbage; report them as one kind
-        raise ModelLoadError(f"{path}: not a readable GGUF file ({type(e).__name__}: {e})") from None
-
-
-def metadata(reader: gguf.GGUFReader, skip_large: bool = True) -> dict[str, Any]:
-    """Key/values as Python values; the big tokenizer arrays are left to the tokenizer builder."""
-    big = {
-        "tokenizer.ggml.tokens",
-        "tokenizer.ggml.scores",
-        "tokenizer.ggml.token_type",
-        "tokenizer.ggml.merges",
-    }
-    return {k: f.contents() for k, f in reader.fields.items() if not (skip_large and k in big)}
-
-
-def load_gguf(path: str | os.PathLike) -> tuple[ModelConfig, dict[str, np.ndarray], gguf.GGUFReader]:
-    """Return (config, canonical float32 weights, reader); raises before dequantizing if anything is off."""
+def load_gguf(path: str | os.PathLike) -> tuple[ModelConfig, dict[str, np.ndarray], GGUFFile]:
+    """Return (config, canonical float32 weights, parsed file); raises before dequantizing on any fault."""
     path = Path(path)
-    reader = open_gguf(path)
-    meta = metadata(reader)
+    file = read_gguf(path)
+    meta = file.fields
     tensors, shapes, original = {}, {}, {}
-    for t in reader.tensors:
+    for t in file.tensors:
+        if t.qtype not in SUPPORTED_TYPES:
+            raise UnsupportedModelError(f"{path}: tensor {t.name!r}: unsupported tensor type {t.qtype.name}")
         name = canonical_name(t.name)
         if name is None:
             raise UnsupportedModelError(f"{path}: unexpected tensor {t.name!r} (unsupported feature?)")
-        tensors[name], shapes[name], original[name] = t, tuple(int(d) for d in reversed(t.shape)), t.name
+        tensors[name], shapes[name], original[name] = t, t.shape, t.name
     if "embed" not in shapes:
         raise ModelLoadError(f"{path}: missing tensor 'token_embd.weight'")
     try:
@@ -123,9 +75,9 @@ def load_gguf(path: str | os.PathLike) -> tuple[ModelConfig, dict[str, np.ndarra
     check_names_and_shapes(str(path), cfg, shapes, original)
     weights = {}
     for name, t in tensors.items():
-        w = gguf.quants.dequantize(t.data, t.tensor_type).reshape(shapes[name]).astype(np.float32, copy=False)
+        w = gguf.quants.dequantize(np.asarray(t.data), t.qtype).reshape(shapes[name]).astype(np.float32)
         check_finite(str(path), t.name, w)
         if cfg.norm_offset and name.endswith("norm"):
             w = w - np.float32(cfg.norm_offset)  # llama.cpp's converter stores Gemma's (1 + w)
         weights[name] = w
-    return cfg, weights, reader
+    return cfg, weights, file

@@ -10,7 +10,7 @@ import numpy as np
 from zynpu.model.config import ModelConfig
 from zynpu.model.engine import MatmulEngine
 from zynpu.model.errors import ModelLoadError
-from zynpu.model.tokenizer import TextTokenizer, from_gguf_reader, from_json
+from zynpu.model.tokenizer import TextTokenizer, from_gguf_fields, from_json
 from zynpu.model.transformer import Transformer
 
 GEMMA3_270M = "gemma3-270m"
@@ -64,9 +64,9 @@ def load_weights(path: Path) -> tuple[ModelConfig, dict[str, np.ndarray], TextTo
     else:
         from zynpu.model.gguf_load import load_gguf
 
-        cfg, weights, reader = load_gguf(path)
+        cfg, weights, file = load_gguf(path)
         try:
-            tok = from_gguf_reader(reader)
+            tok = _cached_gguf_tokenizer(path, file.fields)
         except ModelLoadError as e:
             raise type(e)(f"{path}: {e}") from None
     if cfg.vocab_size < tok.tok.get_vocab_size():
@@ -84,3 +84,10 @@ def load(
     if overrides:
         cfg = cfg.replace(**overrides)
     return Transformer(cfg, weights, engine, progress=progress), tok
+
+
+def _cached_gguf_tokenizer(path: Path, fields: dict) -> TextTokenizer:
+    """The GGUF tokenizer, with its derived form cached under a key of the file's name, size and mtime."""
+    st = path.stat()
+    key = f"{path.stem}-{st.st_size}-{int(st.st_mtime)}.json"
+    return from_gguf_fields(fields, cache=cache_dir() / "tokenizers" / key)

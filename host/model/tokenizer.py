@@ -112,12 +112,15 @@ def _added(tokens: list[str], types: list[int], kind: int, special: bool) -> lis
     return [AddedToken(t, normalized=False, special=special) for t, ty in pairs if ty == kind]
 
 
-def from_gguf_reader(reader: Any) -> TextTokenizer:
-    """Build the tokenizer stored in a GGUF file's tokenizer.ggml.* metadata."""
-    f = reader.fields
+def from_gguf_fields(f: dict[str, Any], cache: Path | None = None) -> TextTokenizer:
+    """Build the tokenizer stored in a GGUF file's tokenizer.ggml.* metadata.
+
+    Deriving SentencePiece merges for a 262k vocabulary takes tens of seconds, so the result can be
+    kept as tokenizer JSON at `cache` (the caller keys it by the model file's identity).
+    """
 
     def get(key: str, default: Any = None) -> Any:
-        return f[key].contents() if key in f else default
+        return f.get(key, default)
 
     kind = get("tokenizer.ggml.model")
     tokens = get("tokenizer.ggml.tokens")
@@ -136,7 +139,15 @@ def from_gguf_reader(reader: Any) -> TextTokenizer:
         types = get("tokenizer.ggml.token_type")
         if scores is None or types is None:
             raise ModelLoadError("GGUF SentencePiece tokenizer needs tokenizer.ggml.scores and token_type")
-        tok = spm_bpe(tokens, scores, types, bool(get("tokenizer.ggml.add_space_prefix", True)))
+        if cache is not None and cache.exists():
+            tok = Tokenizer.from_file(str(cache))
+        else:
+            tok = spm_bpe(tokens, scores, types, bool(get("tokenizer.ggml.add_space_prefix", True)))
+            if cache is not None:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cache.with_suffix(".tmp")
+                tok.save(str(tmp))
+                tmp.replace(cache)
         add_bos_default = True
     else:
         raise UnsupportedModelError(f"unsupported GGUF tokenizer model {kind!r} (supported: gpt2, llama)")
