@@ -12,7 +12,10 @@ import sys
 from collections.abc import Sequence
 
 # Modules that add sub-commands; one line per subsystem.
-COMMAND_MODULES: tuple[str, ...] = ("zynpu.hw.cli",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "zynpu.hw.cli",
+    "zynpu.board.cli",
+)
 
 
 class CommandError(Exception):

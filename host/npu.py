@@ -177,7 +177,7 @@ class Npu:
         shape = packing.JobShape(x.shape[0], part.k, n, self.lanes)
         start = part.prefix_bytes - shape.prefix_beats * self.lanes
         buf = part.buffer
-        buf[start : start + self.lanes] = packing.pack_header(man, shape.m, shape.k, shape.n)
+        buf[start : start + self.lanes] = self._header(shape)
         buf[start + self.lanes : part.prefix_bytes] = packing.pack_activations(x, self.lanes)
         buf.flush()
         before = self._read_counters() if self.collect_stats else None
@@ -188,8 +188,9 @@ class Npu:
             dev.send.wait(self.timeout)
             dev.recv.wait(self.timeout)
         except DmaError as error:
+            state = self._describe_state()
             self._recover()
-            raise NpuTimeout(f"{error}; {self._describe_state()}") from error
+            raise NpuTimeout(f"{error}; {state}") from error
 
         received = dev.recv.transferred
         status = dev.read(self._reg["STATUS"])
@@ -200,6 +201,9 @@ class Npu:
         if before is not None:
             self._count(before, shape)
         return packing.unpack_results(np.asarray(part.output[: shape.output_bytes]), shape)
+
+    def _header(self, shape: packing.JobShape) -> np.ndarray:
+        return packing.pack_header(self.manifest, shape.m, shape.k, shape.n)
 
     # Errors and recovery ------------------------------------------------------------------------
     def _raise_tile_error(self, out: Buffer, received: int, code: int, status: int, shape) -> None:

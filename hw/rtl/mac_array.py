@@ -3,8 +3,13 @@
 Weight beats enter row 0 and move one row down per cycle through registers (no wide broadcast), so
 one streamed beat feeds `rows` token rows. Each row keeps its own activations in a memory of
 `max_k` bytes and multiplies the one activation byte `x[k]` with the `lanes` weights `W[n, k]` of the
-beat it holds (the activation is the operand two DSP-packed products share). On the last beat of a
-block (k = K - 1) a row's sums move into its result registers, where the drain reads them.
+beat it holds (the activation is the operand two DSP-packed products share). A row reads a whole
+activation word once every `lanes` beats and shifts a byte out of it per beat, instead of muxing a
+byte out of the memory every cycle.
+
+On the last beat of a block (k = K - 1) a row's sums move into its result registers. The drain reads
+row 0 only, beat by beat, and shifts the rows up after each row: a shift register in place of a wide
+`rows * 4`-way multiplexer.
 """
 
 from __future__ import annotations
@@ -35,8 +40,8 @@ class MacArray(wiring.Component):
                 "push_first": In(1),
                 "push_last": In(1),
                 "commit": Out(config.rows),  # per row: its results for a block were just written
-                "sel_row": In(self.row_bits),
                 "sel_beat": In(2),
+                "shift_rows": In(1),  # the drain sent row 0: move every row's results up by one
                 "result_beat": Out(8 * lanes),
                 "idle": Out(1),  # no beat anywhere in the array
             }
@@ -76,7 +81,7 @@ class MacArray(wiring.Component):
                     prev.first,
                     prev.last,
                 )
-            # Read one cycle ahead so x[k] arrives together with the beat in this row's register.
+            # Read one cycle ahead so the word holding x[k] arrives together with the beat.
             m.d.comb += rd.addr.eq(src_k >> shift)
             m.d.sync += [
                 stage.valid.eq(src_valid),
@@ -99,14 +104,15 @@ class MacArray(wiring.Component):
             m.d.comb += self.commit[r].eq(stage.valid & stage.last)
 
         per_beat = lanes // 4
-        with m.Switch(self.sel_row):
-            for r in range(cfg.rows):
-                with m.Case(r), m.Switch(self.sel_beat):
-                    for b in range(4):
-                        with m.Case(b):
-                            words = results[r][b * per_beat : (b + 1) * per_beat]
-                            for i, word in enumerate(words):
-                                m.d.comb += self.result_beat.word_select(i, acc_bits).eq(word)
+        with m.Switch(self.sel_beat):
+            for b in range(4):
+                with m.Case(b):
+                    for i, word in enumerate(results[0][b * per_beat : (b + 1) * per_beat]):
+                        m.d.comb += self.result_beat.word_select(i, acc_bits).eq(word)
+        with m.If(self.shift_rows):
+            for r in range(cfg.rows - 1):
+                for lane in range(lanes):
+                    m.d.sync += results[r][lane].eq(results[r + 1][lane])
         m.d.comb += self.idle.eq(~Cat(stage.valid for stage in stages).any())
         return m
 

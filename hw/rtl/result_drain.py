@@ -1,8 +1,9 @@
 """Sends results out: `4 * M` beats per weight block, then TLAST on the job's last; or one error beat.
 
 The drain owns the output stream. It waits until the job's last token row has committed a block, then
-walks rows and beats; TVALID, once raised, stays up with stable data until accepted (the result
-registers cannot change meanwhile, because the parser holds the next block's last beat back).
+sends row 0's beats and has the array shift the next row up. TVALID, once raised, stays up with stable
+data until accepted (the result registers cannot change meanwhile: the parser holds the next block's
+last beat back).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ class ResultDrain(wiring.Component):
                 "final_block": In(1),
                 "block_drained": Out(1),
                 "output_done": Out(1),
-                "sel_row": Out(self.row_bits),
                 "sel_beat": Out(2),
+                "shift_rows": Out(1),
                 "result_beat": In(8 * lanes),
                 "err_req": In(1),
                 "err_code": In(8),
@@ -52,7 +53,6 @@ class ResultDrain(wiring.Component):
             Const(spec.ERROR_MAGIC, 32), self.err_code, Const(0, 24), self.err_index, Const(0, 8 * lanes - 96)
         )
         m.d.comb += [
-            self.sel_row.eq(row),
             self.sel_beat.eq(beat),
             src.valid.eq(full | self.err_req),
             src.payload.data.eq(Mux(full, self.result_beat, error_data)),
@@ -66,6 +66,7 @@ class ResultDrain(wiring.Component):
                 m.d.sync += beat.eq(beat + 1)
                 with m.If(beat == spec.OUTPUT_BEATS_PER_ROW - 1):
                     m.d.sync += row.eq(row + 1)
+                    m.d.comb += self.shift_rows.eq(1)
                 with m.If(block_end):
                     m.d.sync += full.eq(0)
                     m.d.comb += [self.block_drained.eq(1), self.output_done.eq(self.final_block)]

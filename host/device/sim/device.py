@@ -33,6 +33,7 @@ def _bind(library: ctypes.CDLL) -> ctypes.CDLL:
         "zsim_mm2s_start": ([p, p, u64], None),
         "zsim_s2mm_start": ([p, p, u64], None),
         "zsim_channel": ([p, i32, ctypes.POINTER(u64)], i32),
+        "zsim_stop": ([p, i32], None),
         "zsim_run": ([p, i32, u64], u64),
     }
     for name, (args, result) in signatures.items():
@@ -102,13 +103,7 @@ class SimChannel(DmaChannel):
             raise DmaError(f"{self._name}: the tile sent a packet longer than the {moved}-byte buffer")
 
     def reset(self) -> None:
-        lib, sim = self._device._lib, self._device._sim
-        if self._which == 0:
-            lib.zsim_mm2s_start(sim, None, 0)
-        else:
-            # Re-arm with no room and drop it: the harness stops accepting beats.
-            lib.zsim_s2mm_start(sim, None, 0)
-            lib.zsim_run(sim, 0, 0)
+        self._device._lib.zsim_stop(self._device._sim, self._which)
         self._buffer = None
 
 

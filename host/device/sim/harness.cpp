@@ -64,13 +64,28 @@ struct Sim {
         top->m_axis_tready = s2mm.active && !stall;
     }
 
-    // One rising edge. Handshakes are sampled before the edge, as the DMA would see them.
+    // Handshakes seen in the last tick, sampled just before its rising edge.
+    bool aw_fire = false, w_fire = false, b_fire = false, ar_fire = false, r_fire = false;
+    uint32_t rdata = 0;
+    int bresp = 0, rresp = 0;
+
+    // One clock cycle. The tile's READY/VALID outputs are registered (functions of state only), so
+    // they are valid right after the falling-edge eval: inputs are set after it and the rising-edge
+    // eval is the only one that evaluates logic. That halves the work per cycle.
     void tick() {
-        drive_streams();
         top->aclk = 0;
         top->eval();
+        drive_streams();
         const bool s_fire = top->s_axis_tvalid && top->s_axis_tready;
         const bool m_fire = top->m_axis_tvalid && top->m_axis_tready;
+        aw_fire = top->s_axi_awvalid && top->s_axi_awready;
+        w_fire = top->s_axi_wvalid && top->s_axi_wready;
+        b_fire = top->s_axi_bvalid && top->s_axi_bready;
+        ar_fire = top->s_axi_arvalid && top->s_axi_arready;
+        r_fire = top->s_axi_rvalid && top->s_axi_rready;
+        bresp = top->s_axi_bresp;
+        rresp = top->s_axi_rresp;
+        rdata = top->s_axi_rdata;
         uint8_t beat[kLanes];
         bool beat_last = false;
         if (m_fire) {
@@ -134,24 +149,15 @@ int zsim_reg_write(void* handle, uint32_t addr, uint32_t data, uint32_t strb, ui
     top->s_axi_awvalid = 1;
     top->s_axi_wvalid = 1;
     top->s_axi_bready = 1;
-    for (uint32_t i = 0; i < max_cycles; ++i) {
-        sim->drive_streams();
-        top->aclk = 0;
-        top->eval();
-        const bool aw = top->s_axi_awvalid && top->s_axi_awready;
-        const bool w = top->s_axi_wvalid && top->s_axi_wready;
-        const bool b = top->s_axi_bvalid;
-        const int resp = top->s_axi_bresp;
+    int result = -1;
+    for (uint32_t i = 0; i < max_cycles && result < 0; ++i) {
         sim->tick();
-        if (aw) top->s_axi_awvalid = 0;
-        if (w) top->s_axi_wvalid = 0;
-        if (b) {
-            top->s_axi_bready = 0;
-            return resp;
-        }
+        if (sim->aw_fire) top->s_axi_awvalid = 0;
+        if (sim->w_fire) top->s_axi_wvalid = 0;
+        if (sim->b_fire) result = sim->bresp;
     }
     top->s_axi_awvalid = top->s_axi_wvalid = top->s_axi_bready = 0;
-    return -1;
+    return result;
 }
 
 // AXI4-Lite read; returns RRESP (or -1 on no answer) and stores RDATA.
@@ -162,24 +168,17 @@ int zsim_reg_read(void* handle, uint32_t addr, uint32_t* data, uint32_t max_cycl
     top->s_axi_arprot = 0;
     top->s_axi_arvalid = 1;
     top->s_axi_rready = 1;
-    for (uint32_t i = 0; i < max_cycles; ++i) {
-        sim->drive_streams();
-        top->aclk = 0;
-        top->eval();
-        const bool ar = top->s_axi_arvalid && top->s_axi_arready;
-        const bool r = top->s_axi_rvalid;
-        const uint32_t value = top->s_axi_rdata;
-        const int resp = top->s_axi_rresp;
+    int result = -1;
+    for (uint32_t i = 0; i < max_cycles && result < 0; ++i) {
         sim->tick();
-        if (ar) top->s_axi_arvalid = 0;
-        if (r) {
-            top->s_axi_rready = 0;
-            *data = value;
-            return resp;
+        if (sim->ar_fire) top->s_axi_arvalid = 0;
+        if (sim->r_fire) {
+            *data = sim->rdata;
+            result = sim->rresp;
         }
     }
     top->s_axi_arvalid = top->s_axi_rready = 0;
-    return -1;
+    return result;
 }
 
 void zsim_mm2s_start(void* handle, uint8_t* data, uint64_t length) {
@@ -190,6 +189,12 @@ void zsim_mm2s_start(void* handle, uint8_t* data, uint64_t length) {
 void zsim_s2mm_start(void* handle, uint8_t* data, uint64_t capacity) {
     Sim* sim = static_cast<Sim*>(handle);
     sim->s2mm = Channel{data, capacity, 0, true, false};
+}
+
+// Abandon a channel's transfer (the DMA's reset): MM2S stops sending, S2MM stops accepting.
+void zsim_stop(void* handle, int which) {
+    Sim* sim = static_cast<Sim*>(handle);
+    (which == 0 ? sim->mm2s : sim->s2mm) = Channel();
 }
 
 // Channel state: bit 0 = active, bit 1 = overflow; *moved = bytes transferred.

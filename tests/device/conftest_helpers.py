@@ -1,0 +1,9 @@
+"""Small helpers shared by the device tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def random_int8(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.integers(-128, 128, size=shape, dtype=np.int8)
