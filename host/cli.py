@@ -15,6 +15,9 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "zynpu.hw.cli",
     "zynpu.board.cli",
+    "zynpu.radio.cli",
+    "zynpu.bench.cli",
+    "zynpu.demo",
 )
 
 

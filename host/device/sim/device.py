@@ -91,7 +91,9 @@ class SimChannel(DmaChannel):
         lib, sim = self._device._lib, self._device._sim
         mask = 1 << self._which
         while not self.idle:
+            start = time.perf_counter()
             lib.zsim_run(sim, mask, RUN_CHUNK_CYCLES)
+            self._device.time_in_simulator += time.perf_counter() - start
             if not self.idle and time.monotonic() > deadline:
                 raise DmaError(
                     f"{self._name} transfer did not complete within {timeout:.1f} s "
@@ -118,6 +120,7 @@ class SimDevice(Device):
         self._sim = self._lib.zsim_create()
         self._lib.zsim_reset(self._sim, 4)
         self._next_address = 0x4000_0000
+        self.time_in_simulator = 0.0  # wall seconds spent inside the C++ simulator
         self.send = SimChannel(self, 0)
         self.recv = SimChannel(self, 1)
 
@@ -131,13 +134,17 @@ class SimDevice(Device):
 
     def read(self, offset: int) -> int:
         value = ctypes.c_uint32()
+        start = time.perf_counter()
         resp = self._lib.zsim_reg_read(self._sim, offset, ctypes.byref(value), REGISTER_TIMEOUT_CYCLES)
+        self.time_in_simulator += time.perf_counter() - start
         if resp:
             raise RegisterError(f"read of offset 0x{offset:03X} answered {_resp_name(resp)}")
         return value.value
 
     def write(self, offset: int, value: int) -> None:
+        start = time.perf_counter()
         resp = self._lib.zsim_reg_write(self._sim, offset, value & 0xFFFFFFFF, 0xF, REGISTER_TIMEOUT_CYCLES)
+        self.time_in_simulator += time.perf_counter() - start
         if resp:
             raise RegisterError(f"write of offset 0x{offset:03X} answered {_resp_name(resp)}")
 

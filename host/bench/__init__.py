@@ -1,0 +1,1 @@
+"""zynpu.bench: measurements, one JSON object each (`zynpu bench NAME --json`; `make bench`)."""

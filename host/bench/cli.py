@@ -1,0 +1,91 @@
+"""`zynpu bench`: measure, print one JSON object (`--json`) or a table, optionally save it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def _tile(args: argparse.Namespace) -> dict[str, Any]:
+    from .tile import run
+
+    return run(args.device or "sim")
+
+
+def _device(args: argparse.Namespace) -> dict[str, Any]:
+    from .device import run
+
+    return run(cocotb=not args.no_cocotb)
+
+
+def _radio(args: argparse.Namespace) -> dict[str, Any]:
+    from ..radio.bench import run
+
+    return run()
+
+
+def _decode(args: argparse.Namespace) -> dict[str, Any]:
+    from .decode import run
+
+    return run(model=args.model, device_name=args.device, tokens=args.tokens, board=args.board)
+
+
+BENCHES: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = {
+    "tile": ("decode stream efficiency and prefill MAC utilization, from RTL simulation", _tile),
+    "device": ("simulator speed vs cocotb, and the Python driver's overhead", _device),
+    "radio": ("SPI link payload efficiency and small-message rate on the simulated bus", _radio),
+    "decode": (
+        "transformer decode on the NPU: tokens/s, cycles and bytes per token, roofline error",
+        _decode,
+    ),
+}
+
+
+def _emit(name: str, result: dict[str, Any], args: argparse.Namespace) -> None:
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        print(f"{name}:")
+        for key, value in result.items():
+            shown = f"{value:.4g}" if isinstance(value, float) else value
+            print(f"  {key:32s} {shown}")
+    if args.out:
+        path = Path(args.out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existing = json.loads(path.read_text()) if path.exists() else {}
+        existing[name] = result
+        path.write_text(json.dumps(existing, indent=2, sort_keys=True) + "\n")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    names = list(BENCHES) if args.bench == "all" else [args.bench]
+    for name in names:
+        print(f"zynpu bench {name} ...", file=sys.stderr, flush=True)
+        _emit(name, BENCHES[name][1](args), args)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    bench = subparsers.add_parser(
+        "bench",
+        help="measure the tile, the simulator, the radio link and decode",
+        description="Each benchmark prints one JSON object with --json. Targets live in the docs, not in "
+        "tests; `make bench` runs them all and writes results/bench.json.",
+    )
+    bench.add_argument("bench", choices=[*BENCHES, "all"], help="what to measure")
+    bench.add_argument("--json", action="store_true", help="print one JSON object per benchmark")
+    bench.add_argument("--out", help="also merge the results into this JSON file")
+    bench.add_argument("--device", default=None, help="device for tile/decode: sim (default), ref or board")
+    bench.add_argument(
+        "--model", default=None, help="decode: model path or name (default: the tiny test model)"
+    )
+    bench.add_argument("--tokens", type=int, default=8, help="decode: tokens to generate (default 8)")
+    bench.add_argument("--board", default="kv260", help="decode: board for the roofline prediction")
+    bench.add_argument("--no-cocotb", action="store_true", help="device: skip the cocotb comparison")
+    bench.epilog = "\n".join(f"  {name:8s} {text}" for name, (text, _) in BENCHES.items())
+    bench.formatter_class = argparse.RawDescriptionHelpFormatter
+    bench.set_defaults(func=cmd_bench)

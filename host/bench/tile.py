@@ -1,0 +1,60 @@
+"""`zynpu bench tile`: the tile's efficiency measured from RTL simulation.
+
+decode_stream_efficiency: weight beats consumed per busy cycle over a whole M=1, K=N=1024 job (header,
+activations and drain included). prefill_mac_utilization: useful MACs / (R * L * cycles) for M=R.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..device import open_device
+from ..npu import Npu
+from ..tile import reference
+
+SYNTH_REPORT = Path("build/synth/report.json")
+
+
+def run(device_name: str = "sim", k: int = 1024, n: int = 1024) -> dict[str, Any]:
+    device = open_device(device_name, quiet=True) if device_name == "sim" else open_device(device_name)
+    npu = Npu(device)
+    rng = np.random.default_rng(0)
+    w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
+    packed = npu.load_weights(w)
+    result: dict[str, Any] = {"device": device.name, "rows": npu.rows, "lanes": npu.lanes, "k": k, "n": n}
+
+    x = rng.integers(-128, 128, size=(1, k), dtype=np.int8)
+    y = npu.matmul(x, packed)
+    assert np.array_equal(y, reference.matmul(x, w)), "decode job result differs from the reference"
+    decode = npu.last
+    result["decode_cycles"] = decode.cycles
+    result["decode_stream_efficiency"] = decode.active / decode.cycles
+
+    m = npu.rows
+    x = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
+    y = npu.matmul(x, packed)
+    assert np.array_equal(y, reference.matmul(x, w)), "prefill job result differs from the reference"
+    prefill = npu.last
+    result["prefill_cycles"] = prefill.cycles
+    result["prefill_mac_utilization"] = m * k * n / (npu.rows * npu.lanes * prefill.cycles)
+    result["cycles"] = decode.cycles + prefill.cycles
+    result.update(_synth_resources())
+    return result
+
+
+def _synth_resources() -> dict[str, Any]:
+    """DSP48E2 (and friends) from `make synth`'s report, when it has been run."""
+    if not SYNTH_REPORT.exists():
+        return {}
+    report = json.loads(SYNTH_REPORT.read_text())
+    cells = report.get("resources", report)
+    found = {}
+    for key in ("dsp48e2", "lut", "ff", "bram36", "uram"):
+        for name, value in cells.items():
+            if name.lower() == key and isinstance(value, (int, float)):
+                found[key] = value
+    return found
