@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "zynpu.radio.cli",
     "zynpu.bench.cli",
     "zynpu.demo",
+    "zynpu.roofline_cli",
 )
 
 

@@ -8,3 +8,5 @@ set board(vivado) 2022.1
 set board(clock_mhz) 250
 set board(hp_port) 0
 set board(hpm_port) HPM0_FPD
+# Peak PS DDR bandwidth (GB/s), for the roofline: shared by the HP ports and the CPUs.
+set board(ddr_gbytes_per_s) 19.2

@@ -9,3 +9,5 @@ set board(vivado) 2022.1
 set board(clock_mhz) 200
 set board(hp_port) 0
 set board(hpm_port) HPM0_FPD
+# Peak PS DDR bandwidth (GB/s), for the roofline: shared by the HP ports and the CPUs.
+set board(ddr_gbytes_per_s) 8.5

@@ -1,0 +1,65 @@
+"""`zynpu roofline`: predicted decode tokens/s of a model on a board, the bound, and a plot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def cmd_roofline(args: argparse.Namespace) -> int:
+    from .cli import CommandError
+    from .model.errors import ModelLoadError
+    from .roofline import board_spec, model_config, plot, predict
+    from .tile.manifest import load_manifest
+
+    try:
+        cfg = model_config(args.model)
+        board = board_spec(args.board)
+    except (ModelLoadError, OSError, ValueError) as error:
+        raise CommandError(str(error)) from None
+    if args.clock_mhz:
+        board = type(board)(board.name, args.clock_mhz, board.ddr_gbytes_per_s)
+    manifest = load_manifest()
+    p = predict(cfg, board, manifest, host_job_s=args.host_job_us * 1e-6, context=args.context)
+    if args.json:
+        print(json.dumps(p.as_dict(), sort_keys=True))
+    else:
+        head = f"tile R={manifest.rows}, L={manifest.lanes}"
+        print(f"{args.model} on {board.name} @ {board.clock_mhz:g} MHz ({head})")
+        kv = f"{p.kv_bytes / 1e6:.2f} MB KV cache (context {args.context})"
+        acts = f"{p.activation_bytes / 1e3:.1f} kB activations"
+        print(f"  per token: {p.tile_jobs} tile jobs, {p.weight_bytes / 1e6:.2f} MB weights, {acts}, {kv}")
+        print(f"  tile: {p.npu_cycles} cycles = {p.npu_seconds * 1e3:.3f} ms (one 16-byte beat per cycle)")
+        print(f"  DDR:  {p.ddr_seconds * 1e3:.3f} ms at {board.ddr_gbytes_per_s:g} GB/s")
+        share = f"{p.host_time_share:.0%} of the token"
+        print(f"  host: {p.host_seconds * 1e3:.3f} ms ({args.host_job_us:g} us per job) = {share}")
+        print(f"  => {p.tokens_per_second:.2f} tokens/s; bound by {p.bound}")
+    if args.plot:
+        measured = None
+        if args.measured and Path(args.measured).exists():
+            measured = json.loads(Path(args.measured).read_text()).get("decode")
+        print(f"wrote {plot(Path(args.plot), cfg, board, manifest, measured)}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from .roofline import DEFAULT_CONTEXT, DEFAULT_HOST_JOB_S
+
+    p = subparsers.add_parser(
+        "roofline",
+        help="predict decode tokens/s of a model on a board from first principles",
+        description="Bytes per token (weights, activations, KV cache), the board's DDR and HP-port "
+        "bandwidth, the tile's clock, rows and lanes, and the host's cost per tile job.",
+    )
+    p.add_argument("--model", required=True, help="GGUF file, HF folder, gemma3-270m or tiny-<family>")
+    p.add_argument("--board", default="kv260", help="kv260 (default), zcu104 or ultra96v2")
+    p.add_argument("--clock-mhz", type=float, default=None, help="override the board's tile clock target")
+    p.add_argument(
+        "--host-job-us", type=float, default=DEFAULT_HOST_JOB_S * 1e6, help="host cost per tile job"
+    )
+    p.add_argument("--context", type=int, default=DEFAULT_CONTEXT, help="tokens in the KV cache")
+    p.add_argument("--plot", help="write a roofline plot (PNG) here")
+    p.add_argument("--measured", default="results/bench.json", help="bench results with measured points")
+    p.add_argument("--json", action="store_true", help="print the prediction as JSON")
+    p.set_defaults(func=cmd_roofline)
