@@ -1,0 +1,254 @@
+"""`zynpu agent run|serve|eval|trace`: the agent loop from the command line.
+
+Heavy imports happen inside the commands, so `zynpu --help` stays fast and torch is never needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _error(msg: str) -> Exception:
+    from zynpu.cli import CommandError
+
+    return CommandError(msg)
+
+
+def _home(args: argparse.Namespace) -> Path:
+    from zynpu.agent.store import default_home
+
+    return Path(args.home) if args.home else default_home()
+
+
+def _llm(args: argparse.Namespace) -> Any:
+    from zynpu.agent.llm import load_llm
+    from zynpu.model.errors import ModelLoadError
+
+    try:
+        return load_llm(args.model, engine=args.device or "sim", temperature=args.temperature)
+    except (ModelLoadError, ValueError) as e:
+        raise _error(str(e)) from None
+
+
+def _agent(args: argparse.Namespace, llm: Any, backends: Any) -> Any:
+    from zynpu.agent.runtime import Agent, Budgets
+    from zynpu.agent.store import Store
+    from zynpu.agent.trace import Tracer
+
+    home = _home(args)
+    budgets = Budgets(max_steps=args.max_steps, max_tokens=args.max_tokens, wall_time=args.wall_time)
+    return Agent(
+        llm, Store(home / "agent.db"), Tracer(home / "traces.jsonl"), backends, budgets, args.instructions
+    )
+
+
+def _backends(args: argparse.Namespace, llm: Any, outbox: Any = None) -> Any:
+    from zynpu.agent.hwtools import Backends, FixedCounters, LiveCounters, RecordingOutbox
+    from zynpu.agent.sensors import SimSensors, open_sensors
+
+    try:
+        sensors = open_sensors(args.sensors) if args.sensors == "hwmon" else SimSensors(args.temp, args.power)
+    except FileNotFoundError as e:
+        raise _error(str(e)) from None
+    from zynpu.agent.store import KeyValue, Store
+
+    return Backends(
+        outbox=outbox or RecordingOutbox(),
+        sensors=sensors,
+        npu=LiveCounters(llm.npu) if llm.npu is not None else FixedCounters(),
+        memory=KeyValue(Store(_home(args) / "agent.db")),
+        peer_host=args.peer,
+    )
+
+
+def _print_result(r: Any, as_json: bool) -> None:
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "session": r.session_id,
+                    "end_reason": r.end_reason,
+                    "answer": r.answer,
+                    "steps": [
+                        {
+                            "output": s.output,
+                            "result": s.result,
+                            "input_tokens": s.input_tokens,
+                            "output_tokens": s.output_tokens,
+                            "npu_cycles": s.cycles,
+                        }
+                        for s in r.steps
+                    ],
+                },
+                indent=1,
+            )
+        )
+        return
+    for s in r.steps:
+        print(f"  -> {s.output}" + (f"\n  <- {json.dumps(s.result)}" if s.result is not None else ""))
+    print(
+        f"session {r.session_id}: {r.end_reason}; answer: {r.answer!r} "
+        f"({r.input_tokens} in / {r.output_tokens} out tokens, {r.cycles} NPU cycles, {r.seconds:.1f} s)"
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    llm = _llm(args)
+    backends = _backends(args, llm)
+    agent = _agent(args, llm, backends)
+    r = agent.handle({"src": "cli", "text": args.task}, ("cli", None), session_id=args.session)
+    _print_result(r, args.json)
+    for kind, addr, data in backends.outbox.sent:
+        print(f"  (would send over {kind} to {addr}: {data!r})", file=sys.stderr)
+    return 0 if r.end_reason == "answer" else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from zynpu.agent.hwtools import RadioOutbox
+    from zynpu.agent.serve import EventLoop, Threshold
+
+    llm = _llm(args)
+    if args.radio == "sim":
+        from zynpu.radio import open_sim
+
+        radio = open_sim()
+    elif args.radio == "none":
+        radio = None
+    else:
+        from zynpu.radio import Radio
+        from zynpu.radio.spidev import SpidevTransport
+
+        radio = Radio(SpidevTransport(args.radio, handshake=0, data_ready=1))
+        radio.wait_up()
+    try:
+        sock = radio.udp.open(args.port) if radio is not None else None
+        if sock is not None:
+            print(
+                f"listening on UDP port {sock.port} of the ESP32 ({args.radio})",
+                flush=True,
+            )
+        backends = _backends(args, llm, RadioOutbox(radio, sock) if radio is not None else None)
+        loop = EventLoop(
+            _agent(args, llm, backends),
+            radio,
+            sock,
+            args.timer,
+            backends.sensors,
+            [Threshold("temp", args.temp_limit)] if args.temp_limit is not None else [],
+            resume=args.resume,
+        )
+        for r in loop.run(args.max_events, args.duration):
+            _print_result(r, args.json)
+    finally:
+        if radio is not None:
+            radio.close()
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from zynpu.agent.evaluate import evaluate
+
+    llm = _llm(args)
+    report = evaluate(llm, args.tasks, args.seed, progress=args.progress and not args.json)
+    report["device"] = args.device or "sim"
+    if not args.per_task:
+        report.pop("per_task")
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        for k, v in report.items():
+            print(f"{k}: {v}")
+    return 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from zynpu.agent.store import Store
+    from zynpu.agent.trace import read_spans, timeline
+
+    home = _home(args)
+    sid = args.session
+    if sid == "last":
+        rows = Store(home / "agent.db").sessions(1)
+        if not rows:
+            raise _error(f"no sessions in {home}")
+        sid = rows[0].id
+    spans = read_spans(home / "traces.jsonl", sid)
+    if not spans:
+        raise _error(f"no spans for session {sid!r} in {home / 'traces.jsonl'}")
+    print(json.dumps(spans, indent=1) if args.json else timeline(spans))
+    return 0
+
+
+def _common(p: argparse.ArgumentParser, model: bool = True) -> None:
+    p.add_argument(
+        "--home",
+        default=None,
+        help="sessions db and traces (default $ZYNPU_AGENT_HOME or ~/.cache/zynpu/agent)",
+    )
+    if not model:
+        return
+    p.add_argument("--device", default=None, help="sim (default), ref, board, numpy (host int8) or float")
+    p.add_argument(
+        "--model", default=None, help="model folder/file, or gemma3-270m (default: the shipped model)"
+    )
+    p.add_argument("--temperature", type=float, default=0.0)
+    p.add_argument("--json", action="store_true")
+
+
+def _session_opts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-steps", type=int, default=6)
+    p.add_argument("--max-tokens", type=int, default=1024)
+    p.add_argument("--wall-time", type=float, default=300.0)
+    p.add_argument("--instructions", default="", help="session instructions (system text)")
+    p.add_argument("--sensors", choices=("sim", "hwmon"), default="sim")
+    p.add_argument("--temp", type=float, default=47.5, help="simulated temperature (C)")
+    p.add_argument("--power", type=float, default=3.2, help="simulated power (W)")
+    p.add_argument("--peer", default="127.0.0.1", help="the only host udp_send may reach")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    agent = subparsers.add_parser(
+        "agent", help="the tool-calling agent loop on the NPU (run, serve, eval, trace)"
+    )
+    sub = agent.add_subparsers(dest="agent_command", metavar="ACTION")
+
+    run = sub.add_parser("run", help="run one session for a task given on the command line")
+    run.add_argument("task")
+    run.add_argument("--session", default=None, help="resume this session id")
+    _common(run)
+    _session_opts(run)
+    run.set_defaults(func=cmd_run)
+
+    serve = sub.add_parser("serve", help="wake on radio datagrams/BLE writes, a timer or a sensor threshold")
+    _common(serve)
+    _session_opts(serve)
+    serve.add_argument("--radio", default="sim", help="sim (default), none, or a spidev path on the board")
+    serve.add_argument("--port", type=int, default=0, help="UDP port on the ESP32 (default: any)")
+    serve.add_argument("--timer", type=float, default=None, help="seconds between timer events")
+    serve.add_argument(
+        "--temp-limit", type=float, default=None, help="wake when the temperature exceeds this"
+    )
+    serve.add_argument("--max-events", type=int, default=1)
+    serve.add_argument("--duration", type=float, default=60.0, help="stop after this many seconds")
+    serve.add_argument("--resume", action="store_true", help="continue the session of the same origin")
+    serve.set_defaults(func=cmd_serve)
+
+    ev = sub.add_parser("eval", help="task_success and costs on the held-out task set")
+    _common(ev)
+    ev.add_argument("--tasks", type=int, default=50)
+    ev.add_argument("--seed", type=int, default=1)
+    ev.add_argument("--progress", action="store_true")
+    ev.add_argument("--per-task", action="store_true", help="include every task's outcome")
+    ev.set_defaults(func=cmd_eval)
+
+    tr = sub.add_parser("trace", help="print a session's spans as a timeline")
+    tr.add_argument("session", help="session id, or `last`")
+    tr.add_argument("--json", action="store_true")
+    _common(tr, model=False)
+    tr.set_defaults(func=cmd_trace)
+
+    agent.set_defaults(func=lambda a: agent.print_help() or 1)

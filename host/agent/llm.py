@@ -1,0 +1,140 @@
+"""The model side of a step: load a model onto an engine, keep a session's KV cache, write one
+grammar-constrained output.
+
+Tokens the grammar forces (exactly one allowed id) are not decoded one by one: they are queued and
+prefilled together with whatever comes next, so structural text costs one GEMM row, not a GEMV pass.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from zynpu.agent.constrain import TokenConstraint, token_texts
+from zynpu.agent.grammar import Grammar
+from zynpu.agent.tools import ToolRegistry
+
+SHIPPED_MODEL = Path(__file__).parent / "model"
+ENGINE_NAMES = ("sim", "ref", "board", "numpy", "float")
+
+
+def make_engine(name: str) -> Any:
+    """`sim`/`ref`/`board`: the NPU driver on that device; `numpy`: the exact int8 host engine."""
+    if name in ("sim", "ref", "board"):
+        from zynpu.device import open_device
+        from zynpu.npu import Npu
+
+        return Npu(open_device(name))
+    if name == "numpy":
+        from zynpu.model.engine import NumpyEngine
+
+        return NumpyEngine()
+    if name == "float":
+        return None
+    raise ValueError(f"unknown engine {name!r} (choose from {', '.join(ENGINE_NAMES)})")
+
+
+@dataclass
+class Output:
+    text: str
+    ids: list[int]
+    input_tokens: int  # tokens pushed through the model for this output (prompt part included)
+    forwards: int
+    cycles: int
+
+
+class Llm:
+    """A loaded model plus its prompt format; `session()` gives per-session decoding state."""
+
+    def __init__(
+        self, model: Any, tokenizer: Any, fmt: Any, name: str, temperature: float = 0.0, seed: int = 0
+    ) -> None:
+        self.model, self.tokenizer, self.fmt, self.name = model, tokenizer, fmt, name
+        self.temperature = temperature
+        self.rng = np.random.default_rng(seed)
+        self.texts = token_texts(tokenizer)
+        self._constraints: dict[str, TokenConstraint] = {}
+
+    @property
+    def npu(self) -> Any:
+        eng = getattr(self.model, "engine", None)
+        inner = getattr(eng, "inner", None)
+        return inner if inner is not None and hasattr(inner, "total") else None
+
+    def cycles(self) -> int:
+        npu = self.npu
+        return int(npu.total.cycles) if npu is not None else 0
+
+    def constraint(self, registry: ToolRegistry, answer_max_len: int = 64) -> TokenConstraint:
+        key = json.dumps([registry.schemas(), answer_max_len], sort_keys=True)
+        if key not in self._constraints:
+            self._constraints[key] = TokenConstraint(Grammar(registry, answer_max_len), self.texts)
+        return self._constraints[key]
+
+    def session(self, max_ctx: int | None = None) -> LlmSession:
+        return LlmSession(self, self.model.new_cache(max_ctx))
+
+
+class LlmSession:
+    """KV cache and the queue of tokens not yet pushed through the model."""
+
+    def __init__(self, llm: Llm, cache: Any) -> None:
+        self.llm, self.cache = llm, cache
+        self.pending: list[int] = []
+
+    @property
+    def room(self) -> int:
+        """Positions left in the context after the queued tokens."""
+        return self.cache.max_ctx - self.cache.length - len(self.pending)
+
+    def feed(self, ids: list[int]) -> None:
+        self.pending.extend(ids)
+
+    def _forward(self) -> np.ndarray:
+        ids, self.pending = self.pending, []
+        return self.llm.model.forward(np.asarray(ids), self.cache)
+
+    def write(self, constraint: TokenConstraint, max_tokens: int) -> Output:
+        """Decode one output the grammar accepts, in at most `max_tokens` tokens."""
+        if max_tokens < constraint.min_tokens():
+            raise ValueError(
+                f"{max_tokens} tokens cannot hold the shortest output ({constraint.min_tokens()})"
+            )
+        g = constraint.g
+        state, out, text = g.start, [], []
+        c0, fed, forwards = self.llm.cycles(), 0, 0
+        while not g.accepts(state):
+            remaining = max_tokens - len(out)
+            tok = constraint.forced(state, remaining)
+            if tok is None:
+                fed += len(self.pending)
+                logits = self._forward()
+                forwards += 1
+                tok = constraint.pick(logits, state, remaining, self.llm.temperature, self.llm.rng)
+            nxt = constraint.advance(state, tok)
+            assert nxt is not None
+            state = nxt
+            out.append(tok)
+            text.append(constraint.texts[tok])  # type: ignore[arg-type]
+            self.pending.append(tok)
+        return Output("".join(text), out, fed, forwards, self.llm.cycles() - c0)
+
+
+def load_llm(ref: str | Path | None = None, engine: str = "sim", **kw: Any) -> Llm:
+    """The shipped tiny model (default) or `gemma3-270m` (few-shot), on the named engine."""
+    from zynpu.model.load import load
+
+    ref = str(ref or SHIPPED_MODEL)
+    model, tok = load(ref, engine=make_engine(engine), progress=False)
+    if ref == "gemma3-270m":
+        from zynpu.agent.fewshot import GemmaPrompt
+
+        fmt: Any = GemmaPrompt(tok)
+    else:
+        from zynpu.agent.prompt import TinyPrompt
+
+        fmt = TinyPrompt(tok)
+    return Llm(model, tok, fmt, Path(ref).name if ref != "gemma3-270m" else ref, **kw)
