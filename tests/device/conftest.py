@@ -8,6 +8,8 @@ import pytest
 from zynpu.device import Device, open_device, pynq_shim
 from zynpu.npu import Npu
 
+from device_helpers import stream_patterns
+
 _OPEN: dict[str, Device] = {}
 
 
@@ -36,7 +38,7 @@ def device(target: str) -> Iterator[Device]:
     dev = _open(target)
     Npu(dev).reset()
     yield dev
-    stall_control = getattr(getattr(dev, "backing", dev), "set_stream_patterns", None)
+    stall_control = stream_patterns(dev)
     if stall_control:
         stall_control(0, 0)
 
@@ -45,7 +47,3 @@ def device(target: str) -> Iterator[Device]:
 def npu(device: Device) -> Npu:
     return Npu(device, timeout=20.0)
 
-
-def stream_patterns(device: Device):
-    """The simulator's gap/back-pressure hook behind `device`, or None where there is no clock."""
-    return getattr(getattr(device, "backing", device), "set_stream_patterns", None)

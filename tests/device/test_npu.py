@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest_helpers import random_int8
+from device_helpers import random_int8, stream_patterns
 from zynpu.device import Device
 from zynpu.npu import HardwareMismatch, Npu, NpuTimeout, TileError
 from zynpu.tile import packing, reference
@@ -147,8 +147,6 @@ def test_tile_error_is_named_and_the_next_job_works(
 
 
 def test_dma_timeout_reports_status_and_recovers(device: Device) -> None:
-    from conftest import stream_patterns
-
     stall = stream_patterns(device)
     if stall is None:
         pytest.skip("the ref device has no clock, so its output cannot be held back")
@@ -181,8 +179,6 @@ def test_gaps_and_backpressure_are_counted(device: Device) -> None:
 
 
 def stream_patterns_or_skip(device: Device):
-    from conftest import stream_patterns
-
     stall = stream_patterns(device)
     if stall is None:
         pytest.skip("the ref device has no clock: no gaps or back-pressure to inject")

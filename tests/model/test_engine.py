@@ -56,4 +56,7 @@ def test_engine_factory() -> None:
     assert make_engine("float") is None
     assert isinstance(make_engine("numpy"), NumpyEngine)
     with pytest.raises(ValueError, match="unknown engine"):
-        make_engine("board")
+        make_engine("gpu")
+    from zynpu.npu import Npu
+
+    assert isinstance(make_engine("ref"), Npu)  # the NPU through the reference device

@@ -212,7 +212,7 @@ def _build(manifest: TileManifest, folder: Path, quiet: bool) -> None:
         "-LDFLAGS",
         "-shared",
         "-MAKEFLAGS",
-        "OPT_FAST=-O3 OPT_SLOW=-O1",
+        "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O3 OPT_SLOW=-O1",
         "-o",
         LIBRARY,
         str(verilog),
