@@ -39,7 +39,7 @@ def register(
         "--engine",
         choices=engine_choices,
         default=None,
-        help="run the linear layers on the host instead: numpy (exact int8 W8A8) or float (float32 reference)",
+        help="run the linear layers on the host instead: numpy (exact int8 W8A8) or float (float32)",
     )
     p.add_argument("--stats", action="store_true", help="print tokens/s and engine traffic to stderr")
     p.set_defaults(func=lambda args: run_generate(args, engine_factory))
