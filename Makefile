@@ -35,6 +35,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PYTEST) -m "not slow"
+	$(PYTEST) --nbmake notebooks
 
 test-slow: $(STAMP)
 	$(PYTEST) -m slow

@@ -19,6 +19,27 @@ def device_name(name: str | None = None) -> str:
     return chosen
 
 
+def auto_device_name() -> str:
+    """`$ZYNPU_DEVICE` if set; else `board` where pynq and a deployed bitstream exist; else `sim`.
+
+    What a notebook uses so the same cell runs on a PYNQ board and on a laptop.
+    """
+    if os.environ.get("ZYNPU_DEVICE"):
+        return device_name()
+    import importlib.util
+    import sys
+
+    if "pynq" in sys.modules or importlib.util.find_spec("pynq") is not None:
+        from .board import default_bitstream
+
+        try:
+            default_bitstream()
+            return "board"
+        except FileNotFoundError:
+            pass
+    return DEFAULT_DEVICE
+
+
 def open_device(name: str | None = None, manifest: TileManifest | None = None, **options: Any) -> Device:
     """Open the named device; heavy imports (Verilator build, pynq) happen only for the one chosen."""
     chosen = device_name(name)

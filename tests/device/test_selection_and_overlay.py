@@ -64,3 +64,29 @@ def test_overlay_driver_binds_by_vlnv_and_drives_the_tile() -> None:
     finally:
         pynq_shim.uninstall()
         sys.modules.pop("zynpu.overlays.pynq_driver", None)
+
+
+def test_auto_device_is_sim_without_a_board(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zynpu.device.select import auto_device_name
+
+    monkeypatch.delenv("ZYNPU_DEVICE", raising=False)
+    sys.modules.pop("pynq", None)
+    assert auto_device_name() == "sim"
+    monkeypatch.setenv("ZYNPU_DEVICE", "ref")
+    assert auto_device_name() == "ref"
+
+
+def test_auto_device_is_board_where_pynq_and_a_bitstream_exist(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from zynpu.device.select import auto_device_name
+
+    monkeypatch.delenv("ZYNPU_DEVICE", raising=False)
+    bit = tmp_path / "zynpu.bit"
+    bit.write_bytes(b"\0")
+    monkeypatch.setenv("ZYNPU_BITSTREAM", str(bit))
+    pynq_shim.install(open_device("ref"))
+    try:
+        assert auto_device_name() == "board"
+        bit.unlink()
+        assert auto_device_name() == "sim"
+    finally:
+        pynq_shim.uninstall()

