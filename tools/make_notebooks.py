@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (cell sources are notebook text, laid out for Jupyter, not for this file)
 """Write notebooks/*.ipynb from the cell lists below (outputs never committed).
 
 Run: .venv/bin/python tools/make_notebooks.py. Editing a notebook in Jupyter is fine too; this script is
