@@ -74,6 +74,12 @@ def _deploy_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bitstreams", type=Path, help="bitstream folder (default bitstreams/BOARD)")
     parser.add_argument("--no-bitstream", action="store_true", help="ship only the package (simulation use)")
     parser.add_argument(
+        "--notebooks-dir",
+        default="jupyter_notebooks/zynpu",
+        help="where deploy puts the notebooks (relative: under home; PYNQ serves ~/jupyter_notebooks)",
+    )
+    parser.add_argument("--no-notebooks", action="store_true", help="do not copy the notebooks")
+    parser.add_argument(
         "--install-into-env", action="store_true",
         help="pip install into the board's Python environment instead of the deploy folder",
     )  # fmt: skip
@@ -127,6 +133,7 @@ def _deploy(args: argparse.Namespace) -> int:
         deploy(
             remote, _env(args), remote_dir=args.remote_dir, bitstream_dir=_bitstream_dir(args),
             into_env=args.install_into_env, root=args.source or REPO_ROOT,
+            notebooks_dir=None if args.no_notebooks else args.notebooks_dir,
         )  # fmt: skip
     return 0
 

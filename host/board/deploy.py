@@ -143,6 +143,11 @@ def test_items(root: Path = REPO_ROOT) -> list[Item]:
     return items
 
 
+def notebook_items(root: Path = REPO_ROOT) -> list[Item]:
+    """The notebooks, for the board's Jupyter folder (PYNQ serves ~/jupyter_notebooks)."""
+    return [Item(f, f.name) for f in tracked_files(root, ["notebooks"]) if f.suffix == ".ipynb"]
+
+
 def resolve_remote_dir(remote: Remote, remote_dir: str) -> str:
     """Create the deploy folder and return its absolute path (relative paths are under the login home)."""
     quoted = shlex.quote(remote_dir)
@@ -203,8 +208,13 @@ def deploy(
     with_tests: bool = False,
     into_env: bool = False,
     root: Path = REPO_ROOT,
+    notebooks_dir: str | None = None,
 ) -> DeployReport:
-    """Ship wheel (+ overlay, + tests) to the board and install the package if it changed."""
+    """Ship wheel (+ overlay, + tests, + notebooks) to the board and install the package if it changed.
+
+    Notebooks go to `notebooks_dir` (PYNQ's convention: a folder per package under ~/jupyter_notebooks),
+    synced like everything else: an unchanged notebook is not copied again.
+    """
     items: list[Item] = []
     if bitstream_dir is not None:
         items += bitstream_items(bitstream_dir)
@@ -218,5 +228,9 @@ def deploy(
         print(f"deploying to {remote.target}:{report.remote_dir}")
         sync(remote, report.remote_dir, items, report)
         report.installed = install(remote, env, report.remote_dir, wheel, into_env)
+        if notebooks_dir is not None:
+            folder = resolve_remote_dir(remote, notebooks_dir)
+            print(f"notebooks into {remote.target}:{folder}")
+            sync(remote, folder, notebook_items(root), report)
     print(report.summary())
     return report

@@ -39,7 +39,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from zynpu.board.deploy import PACKAGE_PATHS, REPO_ROOT, tracked_files
 
     snapshot = tmp_path_factory.mktemp("checkout")
-    for path in tracked_files(REPO_ROOT, [*PACKAGE_PATHS, "tests/deploy"]):
+    for path in tracked_files(REPO_ROOT, [*PACKAGE_PATHS, "tests/deploy", "notebooks"]):
         dest = snapshot / path.relative_to(REPO_ROOT)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, dest)
@@ -100,11 +100,37 @@ def test_deploy_copies_only_what_changed(sshd: Any, source: Path, tmp_path: Path
         assert not third.installed
 
 
+def test_deploy_installs_the_notebooks_once(sshd: Any, source: Path) -> None:
+    notebooks = sshd.home / "jupyter_notebooks" / "zynpu"
+    conn = connection(sshd, sshd.home / "deploy-nb")
+    argv = ["deploy", *conn, *BOARD_ENV, "--no-bitstream", "--source", str(source)]
+    assert board([*argv, "--notebooks-dir", str(notebooks)]) == 0
+    shipped = sorted(p.name for p in notebooks.glob("*.ipynb"))
+    assert shipped == sorted(p.name for p in (source / "notebooks").glob("*.ipynb")) and shipped
+    for name in shipped:
+        assert (notebooks / name).read_bytes() == (source / "notebooks" / name).read_bytes()
+    with Remote(Target(sshd.host, sshd.port, str(sshd.identity), str(sshd.known_hosts), 5)) as remote:
+        again = deploy(
+            remote, PROFILES["plain"], remote_dir=str(sshd.home / "deploy-nb"), bitstream_dir=None,
+            root=source, notebooks_dir=str(notebooks),
+        )  # fmt: skip
+    assert again.copied == [] and all(name in again.skipped for name in shipped)
+
+
 def test_deploy_refuses_a_stale_bitstream(sshd: Any, tmp_path: Path) -> None:
     overlay = make_bitstream(tmp_path / "zcu104")
     (overlay / bs.BIT_NAME).write_bytes(b"changed after the build")
     with pytest.raises(CommandError, match=r"zynpu.bit: sha256 .*make overlay BOARD=zcu104"):
-        board(["deploy", *connection(sshd, sshd.home / "stale"), *BOARD_ENV, "--bitstreams", str(overlay)])
+        board(
+            [
+                "deploy",
+                *connection(sshd, sshd.home / "stale"),
+                *BOARD_ENV,
+                "--bitstreams",
+                str(overlay),
+                "--no-notebooks",
+            ]
+        )
     assert not (sshd.home / "stale").exists(), "nothing may be copied when the bitstream is refused"
 
 
@@ -113,7 +139,9 @@ def test_run_streams_output_and_returns_exit_code(
 ) -> None:
     remote_dir = sshd.home / "deploy-run"
     conn = connection(sshd, remote_dir)
-    assert board(["deploy", *conn, *BOARD_ENV, "--no-bitstream", "--source", str(source)]) == 0
+    assert (
+        board(["deploy", *conn, *BOARD_ENV, "--no-bitstream", "--source", str(source), "--no-notebooks"]) == 0
+    )
     out = capfd.readouterr().out
     assert "copied   dist/zynpu-0.1.0-py3-none-any.whl" in out and "package installed" in out
 
