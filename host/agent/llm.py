@@ -75,7 +75,8 @@ class Llm:
         return self._constraints[key]
 
     def session(self, max_ctx: int | None = None) -> LlmSession:
-        return LlmSession(self, self.model.new_cache(max_ctx))
+        """Fresh decoding state; the context defaults to the model's, capped at 2048 positions."""
+        return LlmSession(self, self.model.new_cache(max_ctx or min(self.model.cfg.max_position, 2048)))
 
 
 class LlmSession:
@@ -125,10 +126,17 @@ class LlmSession:
 
 def load_llm(ref: str | Path | None = None, engine: str = "sim", **kw: Any) -> Llm:
     """The shipped tiny model (default) or `gemma3-270m` (few-shot), on the named engine."""
-    from zynpu.model.load import load
+    from zynpu.model.load import load, load_weights, resolve
+    from zynpu.model.transformer import Transformer
 
     ref = str(ref or SHIPPED_MODEL)
-    model, tok = load(ref, engine=make_engine(engine), progress=False)
+    if ref == "gemma3-270m":
+        model, tok = load(ref, engine=make_engine(engine), progress=False)
+    else:
+        # Plain W8A8 on the stored weights: the same Transformer and engine path as `load`, without
+        # any load-time calibration on general text (this model only ever reads its own task format).
+        cfg, weights, tok = load_weights(resolve(ref))
+        model = Transformer(cfg, weights, make_engine(engine), progress=False)
     if ref == "gemma3-270m":
         from zynpu.agent.fewshot import GemmaPrompt
 
