@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -67,9 +68,21 @@ def rtl_digest() -> str:
     return _digest(files)
 
 
+def cpu_signature() -> str:
+    """What `-march=native` compiles for: the build is cached per CPU model and feature set."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.machine()
+    keep = [line for line in lines if line.startswith(("model name", "flags"))][:2]
+    return platform.machine() + "\n" + "\n".join(keep)
+
+
 def source_digest() -> str:
-    """Digest of every file that shapes the simulator build: the RTL, the harness, the Verilator."""
-    return _digest([resources.files("zynpu.device.sim").joinpath(HARNESS)], extra=rtl_digest())
+    """Digest of what shapes the simulator build: the RTL, the harness, Verilator, the CPU."""
+    return _digest(
+        [resources.files("zynpu.device.sim").joinpath(HARNESS)], extra=rtl_digest() + cpu_signature()
+    )
 
 
 def _digest(files: list, extra: str = "") -> str:
@@ -208,7 +221,8 @@ def _build(manifest: TileManifest, folder: Path, quiet: bool) -> None:
         "-Mdir",
         str(objdir),
         "-CFLAGS",
-        f"-fPIC -O2 -DZSIM_LANES={manifest.lanes}",
+        # -march=native: the per-cycle work vectorizes (about 1.5x here); the cache key includes the CPU.
+        f"-fPIC -O2 -march=native -DZSIM_LANES={manifest.lanes}",
         "-LDFLAGS",
         "-shared",
         "-MAKEFLAGS",
