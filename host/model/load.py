@@ -77,12 +77,24 @@ def load_weights(path: Path) -> tuple[ModelConfig, dict[str, np.ndarray], TextTo
 
 
 def load(
-    ref: str | os.PathLike, engine: MatmulEngine | None = None, progress: bool = True, **overrides: object
+    ref: str | os.PathLike,
+    engine: MatmulEngine | None = None,
+    progress: bool = True,
+    smoothing: bool = True,
+    **overrides: object,
 ) -> tuple[Transformer, TextTokenizer]:
-    """Load a model for inference; `overrides` change config fields (e.g. max_position) for experiments."""
+    """Load a model for inference; `overrides` change config fields (e.g. max_position) for experiments.
+
+    With an engine (W8A8), the weights are first SmoothQuant-scaled (`smooth.smooth_for_w8a8`) unless
+    `smoothing=False`; the float32 reference (engine=None) always runs the weights as stored.
+    """
     cfg, weights, tok = load_weights(resolve(str(ref)))
     if overrides:
         cfg = cfg.replace(**overrides)
+    if engine is not None and smoothing:
+        from zynpu.model.smooth import smooth_for_w8a8
+
+        weights = smooth_for_w8a8(cfg, weights, tok)
     return Transformer(cfg, weights, engine, progress=progress), tok
 
 
