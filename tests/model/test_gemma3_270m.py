@@ -51,11 +51,19 @@ def test_greedy_generation_is_sensible_english(gemma, engine: str) -> None:
 
 
 def test_w8a8_perplexity_within_3_percent(gemma) -> None:
+    """W8A8 as `load` builds it (SmoothQuant calibrated on data/calibration.txt) on the held-out
+    data/sample.txt (all 427 tokens: measured +0.98% and 92.7% top-1 at alpha 0.7; +3.37% and 87.4%
+    without smoothing)."""
     from zynpu.model.evaluate import compare
+    from zynpu.model.smooth import calibration_text
     from zynpu.model.testmodels import sample_text
 
     cfg, w, tok = gemma
-    ids = np.array(tok.encode(sample_text())[:256])
-    r = compare(cfg.replace(max_position=len(ids)), w, ids)
-    assert r.ppl_rel_change < 0.03, r
-    assert r.top1_agreement > 0.9, r
+    ids = np.array(tok.encode(sample_text()))
+    calib = np.array(tok.encode(calibration_text()))
+    sentences = lambda t: {x.strip() for x in t.split(".")} - {""}  # noqa: E731
+    assert not sentences(calibration_text()) & sentences(sample_text())  # held out
+    r = compare(cfg.replace(max_position=len(ids)), w, ids, calib_ids=calib)
+    assert r.smoothing_alpha is not None
+    assert abs(r.ppl_rel_change) < 0.03, r
+    assert r.top1_agreement > 0.88, r
