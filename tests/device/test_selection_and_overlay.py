@@ -76,7 +76,7 @@ def test_auto_device_is_sim_without_a_board(monkeypatch: pytest.MonkeyPatch) -> 
     assert auto_device_name() == "ref"
 
 
-def test_auto_device_is_board_where_pynq_and_a_bitstream_exist(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_auto_device_is_board_with_pynq_and_a_bitstream(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     from zynpu.device.select import auto_device_name
 
     monkeypatch.delenv("ZYNPU_DEVICE", raising=False)
