@@ -36,18 +36,29 @@ def test_config_and_tokenizer(gemma) -> None:
     assert [tok.tok.id_to_token(i) for i in ids[1:]] == ["The", "▁capital", "▁of", "▁France", "▁is"]
 
 
-@pytest.mark.parametrize("engine", ["float", "numpy"])
-def test_greedy_generation_is_sensible_english(gemma, engine: str) -> None:
-    from zynpu.model.engine import make_engine
+def test_greedy_generation_is_sensible_english(gemma) -> None:
+    """float32 stays on topic; W8A8 (as `load` builds it) writes English and starts the same way.
+
+    W8A8 agrees with float32 on ~93% of next tokens (test below), so greedy text may part ways after
+    a few tokens; the check is that it does not part ways at once and does not fall into noise.
+    """
+    from zynpu.model.engine import NumpyEngine
     from zynpu.model.generate import generate
+    from zynpu.model.smooth import smooth_for_w8a8
     from zynpu.model.transformer import Transformer
 
     cfg, w, tok = gemma
-    model = Transformer(cfg.replace(max_position=256), w, make_engine(engine), progress=False)
-    text = tok.decode(list(generate(model, tok.encode("The capital of France is"), 12)))
+    prompt = tok.encode("The capital of France is")
+    cfg = cfg.replace(max_position=256)
+    reference = list(generate(Transformer(cfg, w, None, progress=False), prompt, 12))
+    quantized = Transformer(cfg, smooth_for_w8a8(cfg, w, tok), NumpyEngine(), progress=False)
+    w8a8 = list(generate(quantized, prompt, 12))
+    text = tok.decode(reference)
     assert "France" in text or "Paris" in text, text
-    words = text.split()
-    assert len(words) >= 6 and all(w.strip(".,").isalpha() for w in words), text
+    assert w8a8[:4] == reference[:4], (tok.decode(w8a8), text)
+    for out in (text, tok.decode(w8a8)):
+        words = out.split()
+        assert len(words) >= 6 and all(word.strip(".,").isalpha() for word in words), out
 
 
 def test_w8a8_perplexity_within_3_percent(gemma) -> None:
