@@ -256,7 +256,9 @@ def make_task(rng: random.Random, split: str, idx: int, intent: str | None = Non
         return Task(f"{split}-{idx}", "threshold", event, world)
     if intent is None and kind < 0.14:
         return Task(f"{split}-{idx}", "timer", {"src": "timer", "name": "tick"}, world)
-    intent = intent or rng.choices(INTENTS, weights=[INTENT_WEIGHTS[i] for i in INTENTS])[0]
+    if intent is None:  # training over-samples the copying tasks; the eval draws intents uniformly
+        weights = [INTENT_WEIGHTS[i] if split == "train" else 1.0 for i in INTENTS]
+        intent = rng.choices(INTENTS, weights=weights)[0]
     slots: dict[str, Any] = {}
     if intent in ("remember", "recall"):
         slots["k"] = rng.choice(keys) if rng.random() < 0.4 else _word(rng, 3, 8)

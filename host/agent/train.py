@@ -143,16 +143,7 @@ def build_model(vocab: int):  # type: ignore[no-untyped-def]
 
 
 def hf_state(model) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
-    out = {"model.embed_tokens.weight": model.embed.weight, "model.norm.weight": model.norm.weight}
-    for i, blk in enumerate(model.layers):
-        p = f"model.layers.{i}."
-        for name in ("input_layernorm", "post_attention_layernorm"):
-            out[p + name + ".weight"] = getattr(blk, name).weight
-        for name in ("q_proj", "k_proj", "v_proj", "o_proj"):
-            out[p + "self_attn." + name + ".weight"] = getattr(blk, name).weight
-        for name in ("gate_proj", "up_proj", "down_proj"):
-            out[p + "mlp." + name + ".weight"] = getattr(blk, name).weight
-    return {k: np.ascontiguousarray(v.detach().float().numpy()) for k, v in out.items()}
+    return {k: np.ascontiguousarray(v.detach().float().numpy()) for k, v in _named_hf_params(model).items()}
 
 
 def save(out: Path, model, tok, meta: dict) -> None:  # type: ignore[no-untyped-def]
@@ -184,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--init", type=Path, default=None, help="continue from this model folder")
     args = ap.parse_args(argv)
 
     import torch
@@ -194,7 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     tasks = task_set("train", args.tasks, args.seed)
     examples = [(t.event, run_oracle(t)) for t in tasks]
-    tok = train_tokenizer([render_tiny(e, s) for e, s in examples], ARCH["vocab_size"])
+    if args.init is not None:
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(args.init / "tokenizer.json"))
+    else:
+        tok = train_tokenizer([render_tiny(e, s) for e, s in examples], ARCH["vocab_size"])
     assert tok.get_vocab_size() <= ARCH["vocab_size"]
 
     from zynpu.model.tokenizer import TextTokenizer
@@ -209,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     assert longest <= ARCH["max_position_embeddings"]
 
     model = build_model(ARCH["vocab_size"])
+    if args.init is not None:
+        _load_init(model, args.init)
     print(f"{sum(p.numel() for p in model.parameters())} parameters")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.98))
     steps = int(math.ceil(len(data) / args.batch) * args.epochs)
@@ -251,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.time() - t0
     meta = {
         "command": f"python -m zynpu.agent.train --seed {args.seed} --tasks {args.tasks} "
-        f"--epochs {args.epochs} --batch {args.batch} --lr {args.lr}",
+        f"--epochs {args.epochs} --batch {args.batch} --lr {args.lr}"
+        + (f" --init {args.init}" if args.init else ""),
         "seed": args.seed,
         "tasks": args.tasks,
         "steps": steps,
@@ -263,6 +263,30 @@ def main(argv: list[str] | None = None) -> int:
     _check_against_numpy(args.out, model, data[0][0])
     print(json.dumps(meta))
     return 0
+
+
+def _load_init(model, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Start from a saved folder's weights (the names `hf_state` writes)."""
+    import torch
+    from safetensors.numpy import load_file
+
+    saved = load_file(str(path / "model.safetensors"))
+    with torch.no_grad():
+        for name, param in _named_hf_params(model).items():
+            param.copy_(torch.from_numpy(saved[name]))
+
+
+def _named_hf_params(model) -> dict:  # type: ignore[no-untyped-def]
+    out = {"model.embed_tokens.weight": model.embed.weight, "model.norm.weight": model.norm.weight}
+    for i, blk in enumerate(model.layers):
+        p = f"model.layers.{i}."
+        for name in ("input_layernorm", "post_attention_layernorm"):
+            out[p + name + ".weight"] = getattr(blk, name).weight
+        for name in ("q_proj", "k_proj", "v_proj", "o_proj"):
+            out[p + "self_attn." + name + ".weight"] = getattr(blk, name).weight
+        for name in ("gate_proj", "up_proj", "down_proj"):
+            out[p + "mlp." + name + ".weight"] = getattr(blk, name).weight
+    return out
 
 
 def _check_against_numpy(path: Path, model, ids: list[int]) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,57 @@
+"""The eval: held-out tasks (other seed, other sentence frames) through the real runtime."""
+
+from __future__ import annotations
+
+import pytest
+from zynpu.agent.evaluate import evaluate, judge
+from zynpu.agent.llm import Llm, load_llm
+from zynpu.agent.tasks import FRAMES, expected_action, run_oracle, task_set
+
+
+def test_held_out_set_uses_other_frames_and_seed() -> None:
+    for frames in FRAMES.values():
+        assert not set(frames["train"]) & set(frames["eval"])
+    train = {t.event.get("text") for t in task_set("train", 2000, 0)}
+    held = [t for t in task_set("eval", 200, 1) if "text" in t.event]
+    assert sum(t.event["text"] in train for t in held) / len(held) < 0.05
+
+
+def test_judge_accepts_the_oracle_and_names_the_first_mistake() -> None:
+    task = next(t for t in task_set("eval", 50, 1) if t.intent == "temp")
+    steps = run_oracle(task)
+    outs, results = [c for c, _ in steps], [r for _, r in steps]
+    assert judge(task, outs, results) is None
+    wrong = [*outs[:1], '{"answer":"no"}']
+    assert "step 1" in (judge(task, wrong, results) or "")
+    assert judge(task, outs[:1], results) == "never answered"
+    assert expected_action(task, []) == outs[0]
+
+
+def test_eval_report_on_the_host_int8_engine(tiny: Llm) -> None:
+    report = evaluate(tiny, n=10)
+    assert report["tasks"] == 10 and 0.0 <= report["task_success"] <= 1.0
+    for key in ("steps_per_task", "input_tokens_per_task", "output_tokens_per_task", "seconds_per_task"):
+        assert report[key] > 0
+    assert report["npu_cycles_per_task"] == 0  # the host engine has no tile counters
+    for t in report["per_task"]:
+        assert t["success"] == (t["first_error"] is None)
+        assert t["end_reason"] in ("answer", "max_steps", "max_tokens")
+
+
+# Measured for the shipped model on the 50-task held-out set (docs/agent.md): 0.9 is the target it
+# does not reach yet; this floor only catches regressions of the model or the runtime.
+SUCCESS_FLOOR = 0.3
+
+
+@pytest.mark.slow
+def test_ref_npu_device_matches_the_host_engine_task_for_task() -> None:
+    """The ref device is bit-identical to the RTL simulation (sim) and to the host int8 engine, so the
+    eval on it is the sim's eval: same outputs for every task, and NPU cycles counted by the tile."""
+    ref = evaluate(load_llm(None, engine="ref"), n=50)
+    host = evaluate(load_llm(None, engine="numpy"), n=50)
+    strip = ("seconds", "npu_cycles")
+    assert [{k: v for k, v in t.items() if k not in strip} for t in ref["per_task"]] == [
+        {k: v for k, v in t.items() if k not in strip} for t in host["per_task"]
+    ]
+    assert ref["npu_cycles_per_task"] > 0
+    assert ref["task_success"] >= SUCCESS_FLOOR, ref["success_by_intent"]
