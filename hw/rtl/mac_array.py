@@ -39,6 +39,7 @@ class MacArray(wiring.Component):
                 "push_k": In(self.k_bits),
                 "push_first": In(1),
                 "push_last": In(1),
+                "job_rows": In(self.row_bits + 1),  # M of the job in flight: beats stop at row M - 1
                 "commit": Out(config.rows),  # per row: its results for a block were just written
                 "sel_beat": In(2),
                 "shift_rows": In(1),  # the drain sent row 0: move every row's results up by one
@@ -83,8 +84,11 @@ class MacArray(wiring.Component):
                 )
             # Read one cycle ahead so the word holding x[k] arrives together with the beat.
             m.d.comb += rd.addr.eq(src_k >> shift)
+            # A beat goes no further than the job's last token row. Beyond it, a beat of a job with few
+            # rows would still be in flight when the next job (with more rows) has started, and would
+            # commit stale sums into that job's results.
             m.d.sync += [
-                stage.valid.eq(src_valid),
+                stage.valid.eq(src_valid & (self.job_rows > r) if r else src_valid),
                 stage.w.eq(src_w),
                 stage.k.eq(src_k),
                 stage.first.eq(src_first),

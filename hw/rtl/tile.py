@@ -64,6 +64,7 @@ class NpuTile(wiring.Component):
             array.push_first.eq(parser.push_first),
             array.push_last.eq(parser.push_last),
             parser.array_idle.eq(array.idle),
+            array.job_rows.eq(parser.job_rows),
             drain.block_ready.eq(array.commit.bit_select((parser.job_rows - 1).as_unsigned(), 1)),
             drain.job_rows.eq(parser.job_rows),
             drain.final_block.eq(parser.final_block),

@@ -210,7 +210,8 @@ class TileTB:
             got = np.frombuffer(bytes(frame.tdata), dtype=np.uint8)
             if got.size != exp.output.size or not np.array_equal(got, exp.output):
                 raise AssertionError(
-                    f"{p.label}: output differs from the reference\n{_diff(got, exp.output)}"
+                    f"{p.label}: output differs from the reference (batch: {[q.label for q in packets]})\n"
+                    f"{_diff(got, exp.output)}"
                 )
         await self.wait_idle()
         assert self.sink.empty(), "extra output packets"
