@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "zynpu.demo",
     "zynpu.roofline_cli",
     "zynpu.model.cli",
+    "zynpu.agent.cli",
 )
 
 

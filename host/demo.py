@@ -3,6 +3,8 @@
 1. A random int8 matmul through the tile, checked bit-exact against the reference model, with the
    tile's cycles and utilization from its own performance counters.
 2. Decode of a small transformer with every linear layer on the NPU, tokens streamed as produced.
+3. The agent loop: a datagram arrives at the simulated ESP32, the agent wakes, decides with its own
+   tiny model on the NPU, calls tools and answers over the radio; its trace is printed.
 """
 
 from __future__ import annotations
@@ -85,10 +87,21 @@ def decode_demo(device_name: str | None, model: str, tokens: int, prompt: str) -
     return same
 
 
+def agent_demo(device_name: str | None) -> bool:
+    from .agent import demo
+    from .device.select import device_name as chosen
+
+    print(
+        "\n[3] the agent: a datagram wakes it on the simulated ESP32; it decides on the NPU, answers by radio"
+    )
+    return bool(demo.run(chosen(device_name)))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     ok = matmul_demo(args.device, args.m, args.k, args.n, args.seed)
     if not args.matmul_only:
         ok = decode_demo(args.device, args.model, args.tokens, args.prompt) and ok
+        ok = agent_demo(args.device) and ok
     return 0 if ok else 1
 
 
@@ -105,7 +118,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument("--model", default="tiny-qwen3", help="model for the decode part (default tiny-qwen3)")
     demo.add_argument("--tokens", type=int, default=16, help="tokens to generate (default 16)")
     demo.add_argument("--prompt", default="An edge agent chip", help="prompt for the decode part")
-    demo.add_argument("--matmul-only", action="store_true", help="skip the decode part")
+    demo.add_argument("--matmul-only", action="store_true", help="skip the decode and agent parts")
     demo.set_defaults(func=cmd_demo)
 
 

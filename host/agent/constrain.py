@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from zynpu.agent.grammar import Grammar, State
 
 MASK_VOCAB_LIMIT = 8192  # above this, masks are not materialized (lazy best-first search instead)

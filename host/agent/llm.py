@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from zynpu.agent.constrain import TokenConstraint, token_texts
 from zynpu.agent.grammar import Grammar
 from zynpu.agent.tools import ToolRegistry

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from zynpu.agent.prompt import SPECIALS, TinyPrompt, render_tiny
 from zynpu.agent.tasks import run_oracle, task_set
 
@@ -292,6 +293,7 @@ def _named_hf_params(model) -> dict:  # type: ignore[no-untyped-def]
 def _check_against_numpy(path: Path, model, ids: list[int]) -> None:  # type: ignore[no-untyped-def]
     """The saved folder, loaded by zynpu.model in float32, must give the torch logits."""
     import torch
+
     from zynpu.model.load import load
 
     tr, _ = load(path, engine=None, progress=False)

@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
 from zynpu.model.engine import MatmulEngine, NumpyEngine
 from zynpu.model.smooth import DEFAULT_ALPHA, calibration_text, smooth
 from zynpu.model.transformer import Transformer

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from zynpu.model.kvcache import KVCache
 from zynpu.model.transformer import Transformer
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
+
 from zynpu.model.errors import ModelLoadError, UnsupportedModelError
 
 # GGUF value types: id -> struct format (8 = string, 9 = array)

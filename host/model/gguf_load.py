@@ -11,6 +11,7 @@ from pathlib import Path
 
 import gguf
 import numpy as np
+
 from zynpu.model.config import ModelConfig, from_gguf
 from zynpu.model.errors import ModelLoadError, UnsupportedModelError
 from zynpu.model.gguf_file import GGUFFile, read_gguf

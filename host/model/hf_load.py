@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from zynpu.model.config import ModelConfig, from_hf
 from zynpu.model.errors import ModelLoadError, UnsupportedModelError
 from zynpu.model.weights import check_finite, check_names_and_shapes

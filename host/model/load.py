@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+
 from zynpu.model.config import ModelConfig
 from zynpu.model.engine import MatmulEngine
 from zynpu.model.errors import ModelLoadError

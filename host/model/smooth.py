@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
 from zynpu.model.config import ModelConfig
 
 # chosen on data/calibration.txt by mean KL(float || W8A8) on Gemma 3 270M:

@@ -17,6 +17,7 @@ from typing import Any
 import gguf
 import numpy as np
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+
 from zynpu.model.kquants import quantize_k
 from zynpu.model.tokenizer import BYTE, CONTROL, NORMAL, PRE_PATTERNS, USER_DEFINED, byte_level_bpe, spm_bpe
 from zynpu.model.weights import permute_for_gptj

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
+
 from zynpu.model.errors import ModelLoadError, UnsupportedModelError
 
 # Pre-tokenizer split patterns named by GGUF's tokenizer.ggml.pre (facts about each model family).

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 from tqdm import tqdm
+
 from zynpu.model.config import ModelConfig
 from zynpu.model.engine import EngineStats, MatmulEngine, MeteredEngine
 from zynpu.model.kvcache import KVCache

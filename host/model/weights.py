@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+
 from zynpu.model.config import ModelConfig
 from zynpu.model.errors import ModelLoadError
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from zynpu.agent.llm import SHIPPED_MODEL, Llm, load_llm
 
 

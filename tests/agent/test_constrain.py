@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+
 from zynpu.agent.constrain import TokenConstraint
 from zynpu.agent.grammar import Grammar
 from zynpu.agent.hwtools import Backends, build_registry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from zynpu.agent.evaluate import evaluate, judge
 from zynpu.agent.llm import Llm, load_llm
 from zynpu.agent.tasks import FRAMES, expected_action, run_oracle, task_set

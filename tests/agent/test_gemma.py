@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from zynpu.agent.hwtools import Backends, build_registry
 
 pytestmark = pytest.mark.slow

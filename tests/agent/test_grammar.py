@@ -7,6 +7,7 @@ import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from zynpu.agent.grammar import Grammar
 from zynpu.agent.hwtools import Backends, build_registry
 from zynpu.agent.tasks import run_oracle, task_set

@@ -7,6 +7,7 @@ import json
 import socket
 
 import pytest
+
 from zynpu.agent.hwtools import Backends, RadioOutbox
 from zynpu.agent.llm import Llm
 from zynpu.agent.prompt import CALL, EVENT, RESULT, TinyPrompt, event_json

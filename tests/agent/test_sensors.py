@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from zynpu.agent.hwtools import Backends, build_registry
 from zynpu.agent.sensors import HwmonSensors, SimSensors
 

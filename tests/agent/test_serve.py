@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from zynpu.agent.hwtools import Backends, RadioOutbox
 from zynpu.agent.llm import Llm
 from zynpu.agent.runtime import Agent

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import pytest
+
 from zynpu.agent.hwtools import Backends, build_registry
 from zynpu.agent.tools import MaxLen, Range, ToolError, ToolRegistry, tool_from_function
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from zynpu.bench import decode
 from zynpu.cli import main
 from zynpu.roofline import board_spec, decode_jobs, model_config, predict

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from device_helpers import stream_patterns
+
 from zynpu.device import Device, open_device, pynq_shim
 from zynpu.npu import Npu
 

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 from device_helpers import random_int8
+
 from zynpu.device import open_device, pynq_shim
 from zynpu.device.select import device_name
 from zynpu.tile import reference

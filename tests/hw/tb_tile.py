@@ -27,6 +27,7 @@ from cocotbext.axi import (
     AxiStreamSource,
 )
 from tile_stimulus import ERROR_KINDS, Packet, error_packet, job_packet, random_shape
+
 from zynpu.tile import reference
 from zynpu.tile.manifest import TileManifest, load_manifest
 from zynpu.tile.packing import JobShape

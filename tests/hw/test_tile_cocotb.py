@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import tile_sim
+
 from zynpu.hw import spec
 
 ALL_TESTS = (

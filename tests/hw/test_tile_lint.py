@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import tile_sim
+
 from zynpu.hw import manifest as hw_manifest
 from zynpu.hw import spec
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from zynpu.tile import packing
 from zynpu.tile.manifest import TileManifest
 

@@ -3,6 +3,7 @@
 import argparse
 
 import pytest
+
 from zynpu.cli import CommandError
 from zynpu.model import cli
 from zynpu.model.engine import NumpyEngine

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from zynpu.model.engine import MatmulEngine, MeteredEngine, NumpyEngine, make_engine
 
 

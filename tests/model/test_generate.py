@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from zynpu.model.generate import Sampler, generate, stream_text
 from zynpu.model.load import load
 

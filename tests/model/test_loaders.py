@@ -7,6 +7,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 import pytest
+
 from zynpu.model import testmodels
 from zynpu.model.engine import NumpyEngine
 from zynpu.model.errors import ModelLoadError, UnsupportedModelError

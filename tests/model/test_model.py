@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from zynpu.model.engine import NumpyEngine
 from zynpu.model.errors import ContextOverflowError
 from zynpu.model.layers import apply_rope, rope_tables

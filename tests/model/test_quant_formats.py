@@ -4,6 +4,7 @@ K-quant layouts (exact), and round trips where gguf can quantize (error within h
 import gguf
 import numpy as np
 import pytest
+
 from zynpu.model import kquants as kq
 from zynpu.model.w8a8 import quantize_activation, quantize_weight
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from zynpu.model import smooth as S
 from zynpu.model.engine import NumpyEngine
 from zynpu.model.load import load, load_weights

@@ -4,6 +4,7 @@ import importlib.util
 
 import numpy as np
 import pytest
+
 from zynpu.model.validate import noise_aware_agreement
 
 

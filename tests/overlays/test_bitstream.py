@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from zynpu.overlays import bitstream as bs
 from zynpu.overlays.reports import ReportError, parse_timing_summary, parse_utilization, parse_vivado_version
 

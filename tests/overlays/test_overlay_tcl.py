@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from zynpu.overlays import build_overlay as flow
 
 OVERLAYS = Path(flow.__file__).parent

@@ -6,6 +6,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+
 from zynpu.radio import Radio
 from zynpu.radio.sim.bus import Faults, SimBus
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from zynpu.cli import CommandError
 from zynpu.radio import cli
 from zynpu.radio.flash import FlashError, esptool_command

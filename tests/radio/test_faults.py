@@ -11,6 +11,7 @@ import struct
 import time
 
 import pytest
+
 from zynpu.radio import LinkReset, Radio, wire
 from zynpu.radio.link import Message
 from zynpu.radio.sim.bus import Faults, SimBus

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+
 from zynpu.radio import Radio, RadioStatusError, wire
 from zynpu.radio.events import BleWrite, Boot, Log, TcpClosed, TcpData, UdpDatagram
 
