@@ -173,6 +173,61 @@ for event in radio.events(timeout=5):
 print(f"round trip {1e3 * (time.perf_counter() - t0):.1f} ms")"""),
         code("""radio.close()"""),
     ],
+    "04_agent.ipynb": [
+        md("""# 4. The agent loop
+
+A datagram arrives over the radio, the agent wakes, decides with its own tiny tool-calling model (every
+linear layer on the NPU), calls tools that reach the hardware, and answers over the radio. Every step is
+traced as OpenTelemetry-GenAI-shaped spans; the last cell draws them as a timeline."""),
+        code(DEVICE_CELL),
+        code("""import socket, tempfile
+from pathlib import Path
+from zynpu.agent.hwtools import Backends, FixedCounters, LiveCounters, RadioOutbox
+from zynpu.agent.llm import load_llm
+from zynpu.agent.runtime import Agent
+from zynpu.agent.sensors import SimSensors
+from zynpu.agent.serve import EventLoop
+from zynpu.agent.store import KeyValue, Store
+from zynpu.agent.trace import Tracer, read_spans, timeline
+from zynpu.radio import open_sim
+
+home = Path(tempfile.mkdtemp(prefix="zynpu-agent-"))
+llm = load_llm(None, engine=DEVICE)   # the shipped tiny model, W8A8 on the NPU
+store, tracer = Store(home / "agent.db"), Tracer(home / "traces.jsonl")
+radio = open_sim()                     # on a board: Radio(SpidevTransport(...)) as in notebook 3
+sock = radio.udp.open()
+backends = Backends(outbox=RadioOutbox(radio, sock), sensors=SimSensors(temp=47.5),
+                    npu=LiveCounters(llm.npu) if llm.npu else FixedCounters(), memory=KeyValue(store))
+agent = Agent(llm, store, tracer, backends)"""),
+        md("""## A radio event wakes the agent
+
+The question arrives as a UDP datagram at the ESP32's port; it is handed to the model as quoted data,
+never as instructions. Constrained decoding makes every output a valid call of a registered tool."""),
+        code("""client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+client.bind(("127.0.0.1", 0)); client.settimeout(10)
+client.sendto(b"what is the board temperature?", ("127.0.0.1", sock.port))
+result = EventLoop(agent, radio, sock).run(max_events=1, duration=60.0)[0]
+reply, _ = client.recvfrom(2048)
+print("session:", result.session_id, result.end_reason)
+print("answer over the radio:", reply)
+spans = read_spans(home / "traces.jsonl", result.session_id)
+print(timeline(spans))"""),
+        code("""import matplotlib.pyplot as plt
+
+t0 = min(s["start_time_unix_nano"] for s in spans)
+fig, ax = plt.subplots(figsize=(9, 0.45 * len(spans) + 1))
+for i, s in enumerate(spans):
+    a = s["attributes"]
+    op = a.get("gen_ai.operation.name", s["name"])
+    label = a.get("gen_ai.tool.name", op) if op == "execute_tool" else op
+    start = (s["start_time_unix_nano"] - t0) / 1e6
+    width = max((s["end_time_unix_nano"] - s["start_time_unix_nano"]) / 1e6, 0.5)
+    ax.barh(i, width, left=start, color={"chat": "tab:blue", "execute_tool": "tab:orange"}.get(op, "tab:gray"))
+    ax.text(start + width, i, f" {label}", va="center", fontsize=8)
+ax.set_yticks([]); ax.invert_yaxis(); ax.set_xlabel("ms since the datagram")
+ax.set_title("agent session trace (blue: model steps on the NPU, orange: tool calls)");"""),
+        code("""client.close(); radio.close()"""),
+    ],
 }
 
 
