@@ -116,5 +116,20 @@ class TileConfig:
         """Depth of each row's activation memory, in beats."""
         return self.max_k // self.lanes
 
+    @property
+    def row_bits(self) -> int:
+        """Bits of a row index."""
+        return max(1, (self.rows - 1).bit_length())
+
+    @property
+    def k_bits(self) -> int:
+        """Bits of K (up to max_k inclusive)."""
+        return self.max_k.bit_length()
+
+    @property
+    def word_bits(self) -> int:
+        """Bits of an activation memory address."""
+        return max(1, (self.act_words - 1).bit_length())
+
 
 DEFAULT_CONFIG = TileConfig()

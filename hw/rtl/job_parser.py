@@ -13,7 +13,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import spec
-from .axis import axis_signature
+from .axis import array_feed_signature, axis_signature
 
 
 def _header_value(data: Signal, name: str):
@@ -27,25 +27,12 @@ class JobParser(wiring.Component):
     def __init__(self, config: spec.TileConfig) -> None:
         self.config = config
         lanes = config.lanes
-        self.row_bits = max(1, (config.rows - 1).bit_length())
-        self.k_bits = config.max_k.bit_length()
-        self.word_bits = max(1, (config.act_words - 1).bit_length())
+        self.row_bits, self.k_bits, self.word_bits = config.row_bits, config.k_bits, config.word_bits
         super().__init__(
             {
                 "sink": In(axis_signature(lanes)),
-                # Activation memory write port (row select, word address).
-                "act_we": Out(1),
-                "act_row": Out(self.row_bits),
-                "act_addr": Out(self.word_bits),
-                "act_data": Out(8 * lanes),
-                # Weight beats into the array.
-                "push_valid": Out(1),
-                "push_data": Out(8 * lanes),
-                "push_k": Out(self.k_bits),
-                "push_first": Out(1),
-                "push_last": Out(1),
+                "feed": Out(array_feed_signature(config)),
                 # Job facts for the result drain.
-                "job_rows": Out(self.row_bits + 1),
                 "final_block": Out(1),  # the pending block is the job's last
                 "block_drained": In(1),  # pulse: the pending block's results have all been sent
                 "output_done": In(1),  # pulse: the job's final output beat was accepted
@@ -84,7 +71,7 @@ class JobParser(wiring.Component):
         outstanding = Signal()
         cur_index = Signal(32)  # index of the beat on the bus within its packet
         err_at = Signal(32)
-        m.d.comb += [self.job_rows.eq(rows), self.err_index.eq(err_at)]
+        m.d.comb += [self.feed.job_rows.eq(rows), self.err_index.eq(err_at)]
 
         with m.If(fire):
             m.d.sync += index.eq(index + 1)
@@ -153,9 +140,9 @@ class JobParser(wiring.Component):
                     sink.ready.eq(1),
                     self.busy.eq(1),
                     self.input_phase.eq(1),
-                    self.act_row.eq(act_row),
-                    self.act_addr.eq(act_word),
-                    self.act_data.eq(beat.data),
+                    self.feed.act_row.eq(act_row),
+                    self.feed.act_addr.eq(act_word),
+                    self.feed.act_data.eq(beat.data),
                 ]
                 with m.If(fire):
                     with m.If(~keep_ok):
@@ -163,7 +150,7 @@ class JobParser(wiring.Component):
                     with m.Elif(beat.last):
                         raise_error(spec.ErrorCode.EARLY_LAST)
                     with m.Else():
-                        m.d.comb += self.act_we.eq(1)
+                        m.d.comb += self.feed.act_we.eq(1)
                         m.d.sync += act_word.eq(act_word + 1)
                         with m.If(act_word == k_beats - 1):
                             m.d.sync += [act_word.eq(0), act_row.eq(act_row + 1)]
@@ -177,10 +164,10 @@ class JobParser(wiring.Component):
                     sink.ready.eq(~(last_k & outstanding)),
                     self.busy.eq(1),
                     self.input_phase.eq(1),
-                    self.push_data.eq(beat.data),
-                    self.push_k.eq(w_k),
-                    self.push_first.eq(w_k == 0),
-                    self.push_last.eq(last_k),
+                    self.feed.push_data.eq(beat.data),
+                    self.feed.push_k.eq(w_k),
+                    self.feed.push_first.eq(w_k == 0),
+                    self.feed.push_last.eq(last_k),
                 ]
                 with m.If(fire):
                     with m.If(~keep_ok):
@@ -190,7 +177,7 @@ class JobParser(wiring.Component):
                     with m.Elif(final & ~beat.last):
                         raise_error(spec.ErrorCode.MISSING_LAST)
                     with m.Else():
-                        m.d.comb += self.push_valid.eq(1)
+                        m.d.comb += self.feed.push_valid.eq(1)
                         m.d.sync += w_k.eq(w_k + 1)
                         with m.If(last_k):
                             m.d.sync += [

@@ -19,27 +19,17 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import spec
+from .axis import array_feed_signature
 
 
 class MacArray(wiring.Component):
     def __init__(self, config: spec.TileConfig) -> None:
         self.config = config
         lanes = config.lanes
-        self.row_bits = max(1, (config.rows - 1).bit_length())
-        self.k_bits = config.max_k.bit_length()
-        self.word_bits = max(1, (config.act_words - 1).bit_length())
+        self.row_bits, self.k_bits = config.row_bits, config.k_bits
         super().__init__(
             {
-                "act_we": In(1),
-                "act_row": In(self.row_bits),
-                "act_addr": In(self.word_bits),
-                "act_data": In(8 * lanes),
-                "push_valid": In(1),
-                "push_data": In(8 * lanes),
-                "push_k": In(self.k_bits),
-                "push_first": In(1),
-                "push_last": In(1),
-                "job_rows": In(self.row_bits + 1),  # M of the job in flight: beats stop at row M - 1
+                "feed": In(array_feed_signature(config)),
                 "commit": Out(config.rows),  # per row: its results for a block were just written
                 "sel_beat": In(2),
                 "shift_rows": In(1),  # the drain sent row 0: move every row's results up by one
@@ -66,13 +56,13 @@ class MacArray(wiring.Component):
             wr = act.write_port()
             rd = act.read_port()
             m.d.comb += [
-                wr.en.eq(self.act_we & (self.act_row == r)),
-                wr.addr.eq(self.act_addr),
-                wr.data.eq(self.act_data),
+                wr.en.eq(self.feed.act_we & (self.feed.act_row == r)),
+                wr.addr.eq(self.feed.act_addr),
+                wr.data.eq(self.feed.act_data),
             ]
             if r == 0:
-                src_valid, src_w, src_k = self.push_valid, self.push_data, self.push_k
-                src_first, src_last = self.push_first, self.push_last
+                src_valid, src_w, src_k = self.feed.push_valid, self.feed.push_data, self.feed.push_k
+                src_first, src_last = self.feed.push_first, self.feed.push_last
             else:
                 prev = stages[r - 1]
                 src_valid, src_w, src_k, src_first, src_last = (
@@ -88,7 +78,7 @@ class MacArray(wiring.Component):
             # rows would still be in flight when the next job (with more rows) has started, and would
             # commit stale sums into that job's results.
             m.d.sync += [
-                stage.valid.eq(src_valid & (self.job_rows > r) if r else src_valid),
+                stage.valid.eq(src_valid & (self.feed.job_rows > r) if r else src_valid),
                 stage.w.eq(src_w),
                 stage.k.eq(src_k),
                 stage.first.eq(src_first),

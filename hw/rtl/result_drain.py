@@ -20,7 +20,7 @@ class ResultDrain(wiring.Component):
     def __init__(self, config: spec.TileConfig) -> None:
         self.config = config
         lanes = config.lanes
-        self.row_bits = max(1, (config.rows - 1).bit_length())
+        self.row_bits = config.row_bits
         super().__init__(
             {
                 "source": Out(axis_signature(lanes)),

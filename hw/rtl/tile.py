@@ -53,20 +53,11 @@ class NpuTile(wiring.Component):
 
         wiring.connect(m, wiring.flipped(self.sink), parser.sink)
         wiring.connect(m, drain.source, wiring.flipped(self.source))
+        wiring.connect(m, parser.feed, array.feed)
         m.d.comb += [
-            array.act_we.eq(parser.act_we),
-            array.act_row.eq(parser.act_row),
-            array.act_addr.eq(parser.act_addr),
-            array.act_data.eq(parser.act_data),
-            array.push_valid.eq(parser.push_valid),
-            array.push_data.eq(parser.push_data),
-            array.push_k.eq(parser.push_k),
-            array.push_first.eq(parser.push_first),
-            array.push_last.eq(parser.push_last),
             parser.array_idle.eq(array.idle),
-            array.job_rows.eq(parser.job_rows),
-            drain.block_ready.eq(array.commit.bit_select((parser.job_rows - 1).as_unsigned(), 1)),
-            drain.job_rows.eq(parser.job_rows),
+            drain.block_ready.eq(array.commit.bit_select((parser.feed.job_rows - 1).as_unsigned(), 1)),
+            drain.job_rows.eq(parser.feed.job_rows),
             drain.final_block.eq(parser.final_block),
             array.sel_beat.eq(drain.sel_beat),
             array.shift_rows.eq(drain.shift_rows),
@@ -96,7 +87,7 @@ class NpuTile(wiring.Component):
         src = self.source
         m.d.comb += [
             counters.inc_cycles.eq(parser.busy | sink_fire),
-            counters.inc_active.eq(parser.push_valid),
+            counters.inc_active.eq(parser.feed.push_valid),
             counters.inc_starved.eq(parser.input_phase & self.sink.ready & ~self.sink.valid),
             counters.inc_stalled.eq(src.valid & ~src.ready),
             counters.inc_jobs.eq(drain.output_done),
