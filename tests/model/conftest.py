@@ -32,3 +32,18 @@ def tiny_paths(tiny_dir: Path):  # type: ignore[no-untyped-def]
         return cache[family]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def loaded(tiny_paths):  # type: ignore[no-untyped-def]
+    """family -> (config, weights, tokenizer) of its tiny GGUF model, read once per session."""
+    from zynpu.model.load import load_weights
+
+    cache: dict = {}
+
+    def get(family: str):  # type: ignore[no-untyped-def]
+        if family not in cache:
+            cache[family] = load_weights(tiny_paths(family)[0])
+        return cache[family]
+
+    return get

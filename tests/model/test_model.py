@@ -6,23 +6,11 @@ import pytest
 from zynpu.model.engine import NumpyEngine
 from zynpu.model.errors import ContextOverflowError
 from zynpu.model.layers import apply_rope, rope_tables
-from zynpu.model.load import load, load_weights
+from zynpu.model.load import load
 from zynpu.model.transformer import Transformer
 from zynpu.model.weights import permute_for_gptj, permute_for_neox
 
 IDS = np.array([5, 40, 17, 99, 3, 250, 61, 8, 120, 33, 7, 42])
-
-
-@pytest.fixture(scope="module")
-def loaded(tiny_paths):  # type: ignore[no-untyped-def]
-    cache: dict = {}
-
-    def get(family: str):  # type: ignore[no-untyped-def]
-        if family not in cache:
-            cache[family] = load_weights(tiny_paths(family)[0])
-        return cache[family]
-
-    return get
 
 
 @pytest.mark.parametrize("family", ["qwen2", "qwen3", "llama", "gemma3"])

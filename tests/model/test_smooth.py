@@ -12,18 +12,6 @@ IDS = np.array([5, 40, 17, 99, 3, 250, 61, 8, 120, 33, 7, 42, 11, 200, 64, 9])
 CALIB = np.array([2, 77, 130, 14, 255, 31, 90, 6, 180, 45, 12, 222, 60, 101, 3, 150])  # != IDS
 
 
-@pytest.fixture(scope="module")
-def loaded(tiny_paths):  # type: ignore[no-untyped-def]
-    cache: dict = {}
-
-    def get(family: str):  # type: ignore[no-untyped-def]
-        if family not in cache:
-            cache[family] = load_weights(tiny_paths(family)[0])
-        return cache[family]
-
-    return get
-
-
 def _logits(cfg, w, engine=None):  # type: ignore[no-untyped-def]
     m = Transformer(cfg, w, engine, progress=False)
     return m.forward(IDS, m.new_cache(len(IDS)), all_logits=True)
