@@ -39,7 +39,10 @@ def cmd_roofline(args: argparse.Namespace) -> int:
         measured = None
         if args.measured and Path(args.measured).exists():
             measured = json.loads(Path(args.measured).read_text()).get("decode")
-        print(f"wrote {plot(Path(args.plot), cfg, board, manifest, measured)}")
+        try:
+            print(f"wrote {plot(Path(args.plot), cfg, board, manifest, measured)}")
+        except ModuleNotFoundError as error:
+            raise CommandError(f"--plot needs matplotlib (pip install 'zynpu[plot]'): {error}") from None
     return 0
 
 
