@@ -107,6 +107,24 @@ def make_buffer(memory: np.ndarray, physical_address: int, device: Device | None
     return buffer
 
 
+class HostMemory:
+    """DMA buffers in this process's memory, with made-up but unique 4 KiB-aligned physical addresses.
+
+    What the `sim` and `ref` devices allocate from: host memory stands in for the board's DDR.
+    """
+
+    def __init__(self, device: Device, base: int = 0x4000_0000) -> None:
+        self._device = device
+        self._next = base
+
+    def allocate(self, shape: int | tuple[int, ...], dtype: np.dtype | type = np.uint8) -> Buffer:
+        dtype = np.dtype(dtype)
+        memory = aligned_empty(int(np.prod(shape)) * dtype.itemsize).view(dtype).reshape(shape)
+        buffer = make_buffer(memory, self._next, self._device)
+        self._next += -(-memory.nbytes // 4096) * 4096 + 4096  # a guard page between buffers
+        return buffer
+
+
 def aligned_empty(nbytes: int, alignment: int = 64) -> np.ndarray:
     """Zeroed uint8 memory whose first byte is `alignment`-aligned (the DMA needs stream alignment)."""
     raw = np.zeros(nbytes + alignment, dtype=np.uint8)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..tile import reference
 from ..tile.manifest import TileManifest, load_manifest
-from .base import Buffer, Device, DmaChannel, DmaError, RegisterError, aligned_empty, make_buffer
+from .base import Buffer, Device, DmaChannel, DmaError, HostMemory, RegisterError
 
 MASK32 = 0xFFFFFFFF
 
@@ -58,7 +58,7 @@ class RefDevice(Device):
         self.manifest = manifest or load_manifest()
         self.send = RefChannel(self, "MM2S")
         self.recv = RefChannel(self, "S2MM")
-        self._next_address = 0x4000_0000
+        self._memory = HostMemory(self)
         self._counters = dict.fromkeys(self.manifest.counters, 0)
         self._scratch = 0
         self._irq_enable = False
@@ -66,11 +66,7 @@ class RefDevice(Device):
         self._error = 0
 
     def allocate(self, shape: int | tuple[int, ...], dtype: np.dtype | type = np.uint8) -> Buffer:
-        dtype = np.dtype(dtype)
-        memory = aligned_empty(int(np.prod(shape)) * dtype.itemsize).view(dtype).reshape(shape)
-        buffer = make_buffer(memory, self._next_address, self)
-        self._next_address += -(-memory.nbytes // 4096) * 4096 + 4096
-        return buffer
+        return self._memory.allocate(shape, dtype)
 
     def _run_job(self, timeout: float) -> None:
         if self.send.armed is None or self.recv.armed is None:

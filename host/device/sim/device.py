@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from ...tile.manifest import TileManifest, load_manifest
-from ..base import Buffer, Device, DmaChannel, DmaError, RegisterError, aligned_empty, make_buffer
+from ..base import Buffer, Device, DmaChannel, DmaError, HostMemory, RegisterError
 from .build import ensure_library
 
 REGISTER_TIMEOUT_CYCLES = 1000
@@ -119,18 +119,13 @@ class SimDevice(Device):
             raise RuntimeError("simulator library was built for another lane count")
         self._sim = self._lib.zsim_create()
         self._lib.zsim_reset(self._sim, 4)
-        self._next_address = 0x4000_0000
+        self._memory = HostMemory(self)
         self.time_in_simulator = 0.0  # wall seconds spent inside the C++ simulator
         self.send = SimChannel(self, 0)
         self.recv = SimChannel(self, 1)
 
     def allocate(self, shape: int | tuple[int, ...], dtype: np.dtype | type = np.uint8) -> Buffer:
-        dtype = np.dtype(dtype)
-        count = int(np.prod(shape))
-        memory = aligned_empty(count * dtype.itemsize).view(dtype).reshape(shape)
-        buffer = make_buffer(memory, self._next_address, self)
-        self._next_address += -(-memory.nbytes // 4096) * 4096 + 4096
-        return buffer
+        return self._memory.allocate(shape, dtype)
 
     def read(self, offset: int) -> int:
         value = ctypes.c_uint32()
