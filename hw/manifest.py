@@ -83,9 +83,9 @@ def _cycle_model(config: spec.TileConfig) -> dict[str, Any]:
         ),
         "header_cycles": 1,
         "drain_gap_per_row": 5,
-        "drain_gap_const": 1,
+        "drain_gap_const": 2,
         "tail_per_row": 5,
-        "tail_const": 0,
+        "tail_const": 1,
     }
 
 

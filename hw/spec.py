@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-RTL_VERSION = (0, 1, 0)
+RTL_VERSION = (0, 2, 0)
 
 # AXI4-Lite: 32-bit data, a 4 KiB window (the smallest range Vivado's address editor assigns).
 AXIL_DATA_BITS = 32

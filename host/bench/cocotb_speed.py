@@ -23,12 +23,14 @@ def cocotb_cycles_per_second(manifest: TileManifest, k: int, n: int) -> float:
     os.environ.update(verilator_make_env())
     try:
         if not (build_dir / TOP).exists():
+            build_dir.mkdir(parents=True, exist_ok=True)
             runner.build(
                 sources=[verilog],
                 hdl_toplevel=TOP,
                 build_dir=build_dir,
                 build_args=["-Wno-fatal", "-O3", "--x-assign", "fast", "--x-initial", "fast"],
                 timescale=("1ns", "1ps"),
+                log_file=build_dir / "build.log",
             )
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "bench.json"
@@ -38,9 +40,11 @@ def cocotb_cycles_per_second(manifest: TileManifest, k: int, n: int) -> float:
                 build_dir=build_dir,
                 test_dir=tmp,
                 extra_env={"ZYNPU_BENCH_K": str(k), "ZYNPU_BENCH_N": str(n), "ZYNPU_BENCH_OUT": str(out)},
+                log_file=Path(tmp) / "cocotb.log",  # stdout stays clean for --json
             )
             if not out.exists():
-                raise RuntimeError("the cocotb benchmark did not report: see the cocotb output above")
+                log = (Path(tmp) / "cocotb.log").read_text(errors="replace")[-4000:]
+                raise RuntimeError(f"the cocotb benchmark did not report; the end of its log:\n{log}")
             result = json.loads(out.read_text())
     finally:
         os.environ.clear()

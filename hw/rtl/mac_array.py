@@ -46,8 +46,16 @@ class MacArray(wiring.Component):
         acc_bits = cfg.acc_bits
 
         stages = [_Stage(r, lanes, self.k_bits) for r in range(cfg.rows)]
+        # Datapath registers carry no reset (only the valid bits do): nothing reads them before a valid
+        # beat or a commit writes them, and a reset on 256 x 32 bits costs routing on the FPGA and
+        # evaluation time in the simulator.
         results = [
-            [Signal(signed(acc_bits), name=f"y{r}_{lane}") for lane in range(lanes)] for r in range(cfg.rows)
+            [Signal(signed(acc_bits), name=f"y{r}_{lane}", reset_less=True) for lane in range(lanes)]
+            for r in range(cfg.rows)
+        ]
+        accs = [
+            [Signal(signed(acc_bits), name=f"acc{r}_{lane}", reset_less=True) for lane in range(lanes)]
+            for r in range(cfg.rows)
         ]
 
         for r, stage in enumerate(stages):
@@ -86,16 +94,19 @@ class MacArray(wiring.Component):
             ]
 
             x = rd.data.word_select(stage.k[:shift], 8).as_signed()
+            # The block's sums are copied into the result registers the cycle after its last beat, out
+            # of the accumulators (which a next block's first beat overwrites only at the end of that
+            # cycle): each adder feeds one register, not two.
+            committed = Signal(name=f"row{r}_committed")
+            m.d.sync += committed.eq(stage.valid & stage.last)
             for lane in range(lanes):
-                acc = Signal(signed(acc_bits), name=f"acc{r}_{lane}")
-                total = Signal(signed(acc_bits), name=f"sum{r}_{lane}")
+                acc = accs[r][lane]
                 product = x * stage.w.word_select(lane, 8).as_signed()
-                m.d.comb += total.eq(Mux(stage.first, 0, acc) + product)
                 with m.If(stage.valid):
-                    m.d.sync += acc.eq(total)
-                    with m.If(stage.last):
-                        m.d.sync += results[r][lane].eq(total)
-            m.d.comb += self.commit[r].eq(stage.valid & stage.last)
+                    m.d.sync += acc.eq(Mux(stage.first, 0, acc) + product)
+                with m.If(committed):
+                    m.d.sync += results[r][lane].eq(acc)
+            m.d.comb += self.commit[r].eq(committed)
 
         per_beat = lanes // 4
         with m.Switch(self.sel_beat):
@@ -116,7 +127,7 @@ class _Stage:
 
     def __init__(self, row: int, lanes: int, k_bits: int) -> None:
         self.valid = Signal(name=f"row{row}_valid")
-        self.w = Signal(8 * lanes, name=f"row{row}_w")
-        self.k = Signal(k_bits, name=f"row{row}_k")
-        self.first = Signal(name=f"row{row}_first")
-        self.last = Signal(name=f"row{row}_last")
+        self.w = Signal(8 * lanes, name=f"row{row}_w", reset_less=True)
+        self.k = Signal(k_bits, name=f"row{row}_k", reset_less=True)
+        self.first = Signal(name=f"row{row}_first", reset_less=True)
+        self.last = Signal(name=f"row{row}_last", reset_less=True)

@@ -3,11 +3,16 @@
 Port names follow Xilinx interface inference, so adding the Verilog as a block-design module
 reference yields an AXI4-Stream slave, an AXI4-Stream master, an AXI4-Lite slave, a clock, an
 active-low reset and an interrupt, with no hand edits. Everything else lives in `tile.NpuTile`.
+
+`aresetn` is registered once before it resets the design (Xilinx's guidance for a synchronous reset
+with high fan-out), and every VALID/READY output is held low while that register is set, so the ports
+behave as if reset the cycle `aresetn` is sampled low. No logic then depends on `aresetn` directly;
+that also keeps Verilator from re-evaluating every next-state function when an input changes.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import ClockDomain, Module
+from amaranth.hdl import ClockDomain, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -36,7 +41,9 @@ class ZynpuTile(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         m.domains.sync = sync = ClockDomain("sync")
-        m.d.comb += [sync.clk.eq(self.aclk), sync.rst.eq(~self.aresetn)]
+        up = Signal(reset_less=True)  # aresetn, registered: 0 (in reset) from power-up
+        m.d.sync += up.eq(self.aresetn)
+        m.d.comb += [sync.clk.eq(self.aclk), sync.rst.eq(~up)]
 
         tile = NpuTile(self.config, self.manifest["config_hash32"])
         m.submodules.tile = tile
@@ -45,22 +52,24 @@ class ZynpuTile(wiring.Component):
             tile.sink.payload.data.eq(self.s_axis_tdata),
             tile.sink.payload.last.eq(self.s_axis_tlast),
             tile.sink.payload.keep.eq(self.s_axis_tkeep),
-            tile.sink.valid.eq(self.s_axis_tvalid),
-            self.s_axis_tready.eq(tile.sink.ready),
+            tile.sink.valid.eq(self.s_axis_tvalid & up),
+            self.s_axis_tready.eq(tile.sink.ready & up),
             self.m_axis_tdata.eq(tile.source.payload.data),
             self.m_axis_tlast.eq(tile.source.payload.last),
             self.m_axis_tkeep.eq(tile.source.payload.keep),
-            self.m_axis_tvalid.eq(tile.source.valid),
-            tile.source.ready.eq(self.m_axis_tready),
-            self.irq.eq(tile.irq),
+            self.m_axis_tvalid.eq(tile.source.valid & up),
+            tile.source.ready.eq(self.m_axis_tready & up),
+            self.irq.eq(tile.irq & up),
         ]
+        handshakes = {"awvalid", "wvalid", "arvalid", "bready", "rready", "awready", "wready", "arready",
+                      "bvalid", "rvalid"}
         for name in AXIL_SIGNALS:
             port = getattr(self, f"s_axi_{name}")
             inner = getattr(axil, name)
             if axil.signature.members[name].flow == wiring.In:
-                m.d.comb += inner.eq(port)
+                m.d.comb += inner.eq(port & up if name in handshakes else port)
             else:
-                m.d.comb += port.eq(inner)
+                m.d.comb += port.eq(inner & up if name in handshakes else inner)
         m.d.comb += [
             tile.wr_en.eq(axil.wr_en),
             tile.wr_addr.eq(axil.wr_addr),

@@ -281,13 +281,15 @@ async def test_cycle_model(dut) -> None:
     tb = await _start(dut)
     man, lanes, rows = tb.manifest, tb.lanes, tb.manifest.rows
     rng = np.random.default_rng(_seed() + 1)
+    model = man.cycle_model
+    gap = model["drain_gap_per_row"] * rows + model["drain_gap_const"]  # K where the regimes meet
     shapes = [
         (1, 1, 1),
         (1, 1, 3 * lanes),
         (rows, 1, 2 * lanes + 1),
-        (rows, 5 * rows, 3 * lanes),
-        (rows, 5 * rows + 1, 3 * lanes),
-        (rows, 5 * rows + 2, 3 * lanes),
+        (rows, gap - 1, 3 * lanes),
+        (rows, gap, 3 * lanes),
+        (rows, gap + 1, 3 * lanes),
         (max(1, rows // 2), 3 * lanes + 7, 2 * lanes),
         (rows, 2, lanes),
     ]

