@@ -3,9 +3,9 @@
 Weight beats enter row 0 and move one row down per cycle through registers (no wide broadcast), so
 one streamed beat feeds `rows` token rows. Each row keeps its own activations in a memory of
 `max_k` bytes and multiplies the one activation byte `x[k]` with the `lanes` weights `W[n, k]` of the
-beat it holds (the activation is the operand two DSP-packed products share). A row reads a whole
-activation word once every `lanes` beats and shifts a byte out of it per beat, instead of muxing a
-byte out of the memory every cycle.
+beat it holds (the activation is the operand two DSP-packed products share). The memory is as wide as
+a stream beat, so the parser fills it at stream rate; a row reads the word holding `x[k]` one cycle
+ahead and selects the byte with a `lanes`-way multiplexer.
 
 On the last beat of a block (k = K - 1) a row's sums move into its result registers. The drain reads
 row 0 only, beat by beat, and shifts the rows up after each row: a shift register in place of a wide

@@ -1,0 +1,44 @@
+"""`zynpu bench device`: the measurement runs a real job and reports what it measured.
+
+No speed is asserted here (targets live in `make bench`); the tests check that the job ran on the RTL,
+that its cycle count is the tile's cycle model, and that the report is complete and consistent.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from zynpu.bench import device as bench_device
+from zynpu.cli import main as zynpu_main
+from zynpu.tile import reference
+from zynpu.tile.manifest import load_manifest
+from zynpu.tile.packing import check_shape
+
+
+def test_sim_measurement_counts_the_cycle_model():
+    result = bench_device.run(k=64, n=48, repeats=2, cocotb=False)
+    manifest = load_manifest()
+    assert result["job_cycles"] == reference.job_cycles(manifest, check_shape(manifest, 1, 64, 48))
+    assert result["simulated_cycles"] > result["job_cycles"]  # plus the driver's register accesses
+    assert result["sim_cycles_per_second"] > 0 and result["sim_cycles_per_cpu_second"] > 0
+    assert 0.0 <= result["driver_overhead"] < 1.0
+    assert "cocotb_cycles_per_second" not in result and "sim_speedup" not in result
+
+
+def test_cli_json_is_one_object_on_stdout(capsys):
+    assert zynpu_main(["bench", "device", "--no-cocotb", "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1, out
+    result = json.loads(out[0])
+    assert result["k"] == result["n"] == 1024 and result["job_cycles"] > 1024 * 1024 // 16
+
+
+@pytest.mark.slow
+def test_cocotb_comparison_runs_the_same_job():
+    result = bench_device.run(k=32, n=32, repeats=1, cocotb=True)
+    assert result["cocotb_cycles_per_second"] > 0
+    assert result["sim_speedup"] == pytest.approx(
+        result["sim_cycles_per_second"] / result["cocotb_cycles_per_second"]
+    )
