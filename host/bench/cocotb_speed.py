@@ -36,6 +36,7 @@ def cocotb_cycles_per_second(manifest: TileManifest, k: int, n: int) -> float:
             out = Path(tmp) / "bench.json"
             runner.test(
                 hdl_toplevel=TOP,
+                hdl_toplevel_lang="verilog",  # the runner can't infer it when the build was cached
                 test_module="zynpu.bench.cocotb_tb",
                 build_dir=build_dir,
                 test_dir=tmp,
