@@ -15,7 +15,7 @@ help:
 	@echo "make demo            run the main job on the RTL simulator (default device: sim)"
 	@echo "make test            the default test suite (fast); make test-slow: long simulations and soaks"
 	@echo "make lint            ruff + manifest freshness"
-	@echo "make formal          prove the tile's AXI handshake rules (yosys-smtbmc + z3)"
+	@echo "make formal          bounded proof of the tile's AXI handshake rules (Yosys sat)"
 	@echo "make synth           Yosys synth_xilinx resource report for XCK26 / XCZU7EV / XCZU3EG"
 	@echo "make bench           every benchmark, results in results/bench.json"
 	@echo "make overlay BOARD=kv260|zcu104|ultra96v2   Vivado bitstream (needs Vivado on PATH)"
