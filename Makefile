@@ -20,7 +20,7 @@ help:
 	@echo "make bench           every benchmark, results in results/bench.json"
 	@echo "make overlay BOARD=kv260|zcu104|ultra96v2   Vivado bitstream (needs Vivado on PATH)"
 	@echo "make deploy HOST=xilinx@board   make hil HOST=xilinx@board"
-	@echo "make validate-model  float32 forward vs llama.cpp on Gemma 3 270M; make eval-model: W8A8 vs float32"
+	@echo "make validate-model  our forward (llama.cpp numerics; float32) vs llama.cpp on Gemma 3 270M; make eval-model: W8A8 vs float32"
 
 $(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

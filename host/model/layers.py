@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
@@ -51,17 +53,22 @@ def attention(
     g = h // hkv
     qg = q.reshape(t, hkv, g, d).transpose(1, 2, 0, 3)  # (Hkv, G, T, D)
     scores = (qg @ k.transpose(1, 2, 0)[:, None]) * np.float32(scale)  # (Hkv, G, T, S)
-    pos_q = np.arange(start, start + t)[:, None]
-    pos_k = np.arange(s_len)[None, :]
-    visible = pos_k <= pos_q
-    if window is not None:
-        visible &= pos_q - pos_k < window
-    scores = np.where(visible, scores, -np.inf)
+    scores = np.where(visible_keys(start, t, s_len, window), scores, -np.inf)
     scores -= scores.max(axis=-1, keepdims=True)
     p = np.exp(scores)
     p /= p.sum(axis=-1, keepdims=True)
     out = p.astype(np.float32) @ v.transpose(1, 0, 2)[:, None]  # (Hkv, G, T, D)
     return out.transpose(2, 0, 1, 3).reshape(t, h * d)
+
+
+def visible_keys(start: int, t: int, s_len: int, window: int | None) -> np.ndarray:
+    """(T, S) mask: key s is visible from query position p when s <= p (and p - s < window)."""
+    pos_q = np.arange(start, start + t)[:, None]
+    pos_k = np.arange(s_len)[None, :]
+    visible = pos_k <= pos_q
+    if window is not None:
+        visible &= pos_q - pos_k < window
+    return visible
 
 
 def glu(gate: np.ndarray, up: np.ndarray, activation: str) -> np.ndarray:
@@ -75,3 +82,29 @@ def glu(gate: np.ndarray, up: np.ndarray, activation: str) -> np.ndarray:
             * (1.0 + np.tanh(np.float32(0.7978845608028654) * (gate + np.float32(0.044715) * gate**3)))
         )
     return (act * up).astype(np.float32, copy=False)
+
+
+class Float32Numerics:
+    """The reference arithmetic, every op above in float32: the default numerics of `Transformer`.
+
+    Another numerics (zynpu.model.llamacpp_numerics) overrides the ops where an implementation rounds
+    differently; `matmul_kernel` (None here: x @ w.T) computes a matmul per weight.
+    """
+
+    name = "float32"
+    rms_norm = staticmethod(rms_norm)
+    rope_tables = staticmethod(rope_tables)
+    apply_rope = staticmethod(apply_rope)
+    attention = staticmethod(attention)
+    glu = staticmethod(glu)
+
+    def matmul_kernel(self, weight_name: str) -> Callable[..., np.ndarray] | None:
+        """(x, w) -> y for the weight named `weight_name` (canonical name), or None for x @ w.T."""
+        return None
+
+    def kv(self, x: np.ndarray) -> np.ndarray:
+        """A K or V row as the cache stores it."""
+        return x
+
+
+FLOAT32 = Float32Numerics()

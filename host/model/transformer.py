@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -10,24 +10,46 @@ from tqdm import tqdm
 from zynpu.model.config import ModelConfig
 from zynpu.model.engine import EngineStats, MatmulEngine, MeteredEngine
 from zynpu.model.kvcache import KVCache
-from zynpu.model.layers import apply_rope, attention, glu, rms_norm, rope_tables
+from zynpu.model.layers import FLOAT32, Float32Numerics
 from zynpu.model.w8a8 import dequantize_output, quantize_activation, quantize_weight
+
+Kernel = Callable[..., np.ndarray]  # (x, w rows) -> x @ w.T as an emulated implementation computes it
 
 
 class Linear:
-    """y = x @ W.T (+ b): one engine job in W8A8 mode, a float32 matmul in reference mode."""
+    """y = x @ W.T (+ b): one engine job in W8A8 mode, a float32 matmul in reference mode.
 
-    def __init__(self, w: np.ndarray, bias: np.ndarray | None, engine: MatmulEngine | None) -> None:
+    `kernels` (reference mode): (rows, kernel) per stacked weight, each computing its rows' outputs
+    (how an emulated implementation does that matmul); all None: one float32 matmul.
+    """
+
+    def __init__(
+        self,
+        w: np.ndarray,
+        bias: np.ndarray | None,
+        engine: MatmulEngine | None,
+        kernels: Sequence[tuple[int, Kernel | None]] = (),
+    ) -> None:
         self.engine, self.bias, self.out_features = engine, bias, w.shape[0]
+        self.parts: list[tuple[int, int, Kernel]] = []  # row range and its kernel
         if engine is None:
             self.w = np.ascontiguousarray(w, dtype=np.float32)
+            if any(k is not None for _, k in kernels):
+                if any(k is None for _, k in kernels) or sum(r for r, _ in kernels) != w.shape[0]:
+                    raise ValueError("give a kernel for every stacked weight or for none")
+                start = 0
+                for rows, kernel in kernels:
+                    self.parts.append((start, start + rows, kernel))  # type: ignore[arg-type]
+                    start += rows
         else:
             q, self.scale = quantize_weight(w)
             self.handle = engine.load_weights(q)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        if self.engine is None:
+        if self.engine is None and not self.parts:
             y = x @ self.w.T
+        elif self.engine is None:
+            y = np.concatenate([kernel(x, self.w[a:b]) for a, b, kernel in self.parts], axis=-1)
         else:
             xq, xs = quantize_activation(x)
             y = dequantize_output(self.engine.matmul(xq, self.handle), xs, self.scale)
@@ -36,14 +58,24 @@ class Linear:
 
 class Layer:
     def __init__(
-        self, cfg: ModelConfig, w: Mapping[str, np.ndarray], p: str, engine: MatmulEngine | None
+        self,
+        cfg: ModelConfig,
+        w: Mapping[str, np.ndarray],
+        p: str,
+        engine: MatmulEngine | None,
+        num: Float32Numerics = FLOAT32,
     ) -> None:
         cat = np.concatenate
+
+        def linear(names: Sequence[str], bias: np.ndarray | None = None) -> Linear:
+            kernels = [(w[p + n].shape[0], num.matmul_kernel(p + n)) for n in names]
+            return Linear(cat([w[p + n] for n in names]), bias, engine, kernels)
+
         bias = cat([w[p + "bq"], w[p + "bk"], w[p + "bv"]]) if cfg.qkv_bias else None
-        self.qkv = Linear(cat([w[p + "wq"], w[p + "wk"], w[p + "wv"]]), bias, engine)  # one fused job
-        self.o = Linear(w[p + "wo"], None, engine)
-        self.gate_up = Linear(cat([w[p + "w_gate"], w[p + "w_up"]]), None, engine)  # one fused job
-        self.down = Linear(w[p + "w_down"], None, engine)
+        self.qkv = linear(["wq", "wk", "wv"], bias)  # one fused job
+        self.o = linear(["wo"])
+        self.gate_up = linear(["w_gate", "w_up"])  # one fused job
+        self.down = linear(["w_down"])
         self.norms = {
             k: w[p + k]
             for k in ("attn_norm", "ffn_norm", "q_norm", "k_norm", "post_attn_norm", "post_ffn_norm")
@@ -52,7 +84,11 @@ class Layer:
 
 
 class Transformer:
-    """Weights are quantized and packed once here; `forward` streams them through the engine per call."""
+    """Weights are quantized and packed once here; `forward` streams them through the engine per call.
+
+    Without an engine, `numerics` picks the reference arithmetic: float32 (default), or another
+    implementation's rounding, e.g. zynpu.model.llamacpp_numerics to compare with llama.cpp.
+    """
 
     def __init__(
         self,
@@ -60,13 +96,16 @@ class Transformer:
         weights: Mapping[str, np.ndarray],
         engine: MatmulEngine | None = None,
         progress: bool = True,
+        numerics: Float32Numerics = FLOAT32,
     ) -> None:
-        self.cfg = cfg
+        if engine is not None and numerics is not FLOAT32:
+            raise ValueError("numerics apply to the reference forward only (engine=None)")
+        self.cfg, self.num = cfg, numerics
         self.engine = MeteredEngine(engine) if engine is not None else None
         self.embed = np.asarray(weights["embed"], dtype=np.float32)
         self.final_norm = weights["final_norm"]
         self.layers = [
-            Layer(cfg, weights, f"layers.{i}.", self.engine)
+            Layer(cfg, weights, f"layers.{i}.", self.engine, numerics)
             for i in tqdm(
                 range(cfg.n_layers),
                 desc="quantize+pack" if engine else "load",
@@ -74,9 +113,9 @@ class Transformer:
                 disable=not progress,
             )
         ]
-        self.lm_head = Linear(
-            weights["embed"] if cfg.tie_embeddings else weights["lm_head"], None, self.engine
-        )
+        head = weights["embed"] if cfg.tie_embeddings else weights["lm_head"]
+        self.lm_head = Linear(head, None, self.engine, [(head.shape[0], numerics.matmul_kernel("lm_head"))])
+        rope_tables = numerics.rope_tables
         global_rope = rope_tables(cfg.head_dim, cfg.max_position, cfg.rope_theta, cfg.rope_scale)
         local_rope = (
             rope_tables(cfg.head_dim, cfg.max_position, cfg.rope_local_theta)
@@ -94,7 +133,8 @@ class Transformer:
 
         Returns float32 logits (T, V) if all_logits else (V,) for the last token.
         """
-        c, t = self.cfg, len(tokens)
+        c, t, num = self.cfg, len(tokens), self.num
+        rms_norm = num.rms_norm
         cache.check_room(t)
         start, hd, nq, nkv = cache.length, c.head_dim, c.n_heads * c.head_dim, c.n_kv_heads * c.head_dim
         x = self.embed[np.asarray(tokens)]
@@ -111,16 +151,16 @@ class Transformer:
                 q = rms_norm(q, n["q_norm"], c.rms_eps, c.norm_offset)
                 k = rms_norm(k, n["k_norm"], c.rms_eps, c.norm_offset)
             cos, sin = (tab[start : start + t] for tab in self.ropes[i])
-            q, k = apply_rope(q, cos, sin, c.rope_style), apply_rope(k, cos, sin, c.rope_style)
-            keys, values = cache.store(i, k, v)
+            q, k = num.apply_rope(q, cos, sin, c.rope_style), num.apply_rope(k, cos, sin, c.rope_style)
+            keys, values = cache.store(i, num.kv(k), num.kv(v))
             window = None if c.is_global(i) else c.sliding_window
-            a = layer.o(attention(q, keys, values, start, c.attn_scale(), window))
+            a = layer.o(num.attention(q, keys, values, start, c.attn_scale(), window))
             if c.sandwich_norm:
                 a = rms_norm(a, n["post_attn_norm"], c.rms_eps, c.norm_offset)
             x = x + a
             h = rms_norm(x, n["ffn_norm"], c.rms_eps, c.norm_offset)
             gu = layer.gate_up(h)
-            m = layer.down(glu(gu[:, : c.intermediate_size], gu[:, c.intermediate_size :], c.activation))
+            m = layer.down(num.glu(gu[:, : c.intermediate_size], gu[:, c.intermediate_size :], c.activation))
             if c.sandwich_norm:
                 m = rms_norm(m, n["post_ffn_norm"], c.rms_eps, c.norm_offset)
             x = x + m
