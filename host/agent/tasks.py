@@ -7,11 +7,14 @@ compares each model action with the oracle's on a held-out set (other seed, othe
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import string
 from dataclasses import dataclass, field
 from typing import Any
+
+from zynpu.agent.phrases import NOUNS, TRAIN_PREFIXES, TRAIN_SUFFIXES, train_frames
 
 UNKNOWN = "unknown request"
 
@@ -157,6 +160,14 @@ KEYS_TRAIN = [
     "goal",
 ]
 KEYS_EVAL = ["code", "pet", "song", "fruit", "lamp", "zone"]
+# More named keys for training only: plain nouns, none an eval key or an intent's word (phrases.py).
+KEYS_TRAIN_EXTRA = list(NOUNS)
+
+
+@functools.cache
+def training_frames() -> dict[str, list[str]]:
+    """FRAMES' training frames plus the composed paraphrases of phrases.py (none held out)."""
+    return train_frames(FRAMES)
 
 
 def _word(rng: random.Random, lo: int = 2, hi: int = 7) -> str:
@@ -245,7 +256,7 @@ def make_task(rng: random.Random, split: str, idx: int, intent: str | None = Non
         npu_cycles=rng.randint(0, 99999999),
         time=f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}",
     )
-    keys = KEYS_TRAIN if split == "train" else KEYS_EVAL
+    keys = KEYS_TRAIN + KEYS_TRAIN_EXTRA if split == "train" else KEYS_EVAL
     for _ in range(rng.randint(0, 3)):
         world.memory[rng.choice(keys + KEYS_TRAIN)] = _word(rng)
     if intent is None and kind < 0.08:
@@ -268,10 +279,18 @@ def make_task(rng: random.Random, split: str, idx: int, intent: str | None = Non
     if intent == "send":
         slots["p"] = rng.randint(1024, 65535)
         slots["t"] = " ".join(_word(rng, 2, 6) for _ in range(rng.randint(1, 3)))
-    frame = rng.choice(FRAMES[intent][split])
-    text = frame.format(**slots)
-    if rng.random() < 0.3:
-        text = rng.choice(["hey ", "hi, ", "ok ", "yo ", "agent: ", "please "]) + text
+    if split == "train":  # the hand-written frames plus the composed paraphrases (phrases.py)
+        frame = rng.choice(training_frames()[intent])
+        if not frame.endswith("}") and rng.random() < 0.2:
+            frame += rng.choice(TRAIN_SUFFIXES)
+        text = frame.format(**slots)
+        if rng.random() < 0.3:
+            text = rng.choice(TRAIN_PREFIXES) + text
+    else:
+        frame = rng.choice(FRAMES[intent][split])
+        text = frame.format(**slots)
+        if rng.random() < 0.3:
+            text = rng.choice(["hey ", "hi, ", "ok ", "yo ", "agent: ", "please "]) + text
     src = rng.choice(["udp", "udp", "ble", "cli"])
     return Task(f"{split}-{idx}", intent, {"src": src, "text": text}, world, slots)
 

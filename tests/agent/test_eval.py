@@ -6,7 +6,8 @@ import pytest
 
 from zynpu.agent.evaluate import evaluate, judge
 from zynpu.agent.llm import Llm, load_llm
-from zynpu.agent.tasks import FRAMES, expected_action, run_oracle, task_set
+from zynpu.agent.phrases import HeldOut, held_out
+from zynpu.agent.tasks import FRAMES, expected_action, run_oracle, task_set, training_frames
 
 
 def test_held_out_set_uses_other_frames_and_seed() -> None:
@@ -39,9 +40,14 @@ def test_eval_report_on_the_host_int8_engine(tiny: Llm) -> None:
         assert t["end_reason"] in ("answer", "max_steps", "max_tokens")
 
 
-# Measured for the shipped model on the 50-task held-out set (docs/agent.md): 0.9 is the target it
-# does not reach yet; this floor only catches regressions of the model or the runtime.
-SUCCESS_FLOOR = 0.3
+# The issue's target for the shipped model: task_success >= 0.9 on the held-out set (docs/agent.md has
+# the measured numbers). The host int8 engine is bit-exact with the ref and sim devices.
+TARGET = 0.9
+
+
+def test_shipped_model_reaches_the_target_on_the_host_int8_engine(tiny: Llm) -> None:
+    report = evaluate(tiny, n=50)
+    assert report["task_success"] >= TARGET, report["success_by_intent"]
 
 
 @pytest.mark.slow
@@ -55,4 +61,18 @@ def test_ref_npu_device_matches_the_host_engine_task_for_task() -> None:
         {k: v for k, v in t.items() if k not in strip} for t in host["per_task"]
     ]
     assert ref["npu_cycles_per_task"] > 0
-    assert ref["task_success"] >= SUCCESS_FLOOR, ref["success_by_intent"]
+    assert ref["task_success"] >= TARGET, ref["success_by_intent"]
+
+
+def test_composed_training_frames_are_not_held_out_phrasings() -> None:
+    """The paraphrases added for training (phrases.py) never spell an eval frame, not even with a
+    request prefix or suffix added or removed, or with case and punctuation changed."""
+    eval_frames = [e for f in FRAMES.values() for e in f["eval"]]
+    is_held_out = HeldOut(eval_frames)
+    for intent, frames in training_frames().items():
+        composed = [f for f in frames if f not in FRAMES[intent]["train"]]
+        assert len(composed) > 50, intent
+        assert not [f for f in composed if is_held_out(f)]
+    assert held_out("Tell me the TIME!", eval_frames) and held_out("fetch {k} please", eval_frames)
+    assert held_out("tell me {k}", eval_frames) and held_out("what's the clock", eval_frames)
+    assert not held_out("tell me the value of {k}", eval_frames)
