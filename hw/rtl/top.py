@@ -61,15 +61,14 @@ class ZynpuTile(wiring.Component):
             tile.source.ready.eq(self.m_axis_tready & up),
             self.irq.eq(tile.irq & up),
         ]
-        handshakes = {"awvalid", "wvalid", "arvalid", "bready", "rready", "awready", "wready", "arready",
-                      "bvalid", "rvalid"}
         for name in AXIL_SIGNALS:
             port = getattr(self, f"s_axi_{name}")
             inner = getattr(axil, name)
+            handshake = name.endswith(("valid", "ready"))  # held low while in reset
             if axil.signature.members[name].flow == wiring.In:
-                m.d.comb += inner.eq(port & up if name in handshakes else port)
+                m.d.comb += inner.eq(port & up if handshake else port)
             else:
-                m.d.comb += port.eq(inner & up if name in handshakes else inner)
+                m.d.comb += port.eq(inner & up if handshake else inner)
         m.d.comb += [
             tile.wr_en.eq(axil.wr_en),
             tile.wr_addr.eq(axil.wr_addr),
