@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from zynpu.errors import UserError
+
 # Modules that add sub-commands; one line per subsystem.
 COMMAND_MODULES: tuple[str, ...] = (
     "zynpu.hw.cli",
@@ -22,10 +24,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "zynpu.model.cli",
     "zynpu.agent.cli",
 )
-
-
-class CommandError(Exception):
-    """A user-facing error: printed without a traceback, exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         result = args.func(args)
-    except CommandError as error:
+    except UserError as error:
         print(f"zynpu: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

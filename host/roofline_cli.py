@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def cmd_roofline(args: argparse.Namespace) -> int:
-    from .cli import CommandError
+    from .errors import UserError
     from .model.errors import ModelLoadError
     from .roofline import board_spec, model_config, plot, predict
     from .tile.manifest import load_manifest
@@ -17,7 +17,7 @@ def cmd_roofline(args: argparse.Namespace) -> int:
         cfg = model_config(args.model)
         board = board_spec(args.board)
     except (ModelLoadError, OSError, ValueError) as error:
-        raise CommandError(str(error)) from None
+        raise UserError(str(error)) from None
     if args.clock_mhz:
         board = type(board)(board.name, args.clock_mhz, board.ddr_gbytes_per_s)
     manifest = load_manifest()
@@ -42,7 +42,7 @@ def cmd_roofline(args: argparse.Namespace) -> int:
         try:
             print(f"wrote {plot(Path(args.plot), cfg, board, manifest, measured)}")
         except ModuleNotFoundError as error:
-            raise CommandError(f"--plot needs matplotlib (pip install 'zynpu[plot]'): {error}") from None
+            raise UserError(f"--plot needs matplotlib (pip install 'zynpu[plot]'): {error}") from None
     return 0
 
 

@@ -13,9 +13,9 @@ def _config(args: argparse.Namespace) -> spec.TileConfig:
     try:
         return spec.TileConfig(rows=args.rows, lanes=args.lanes, max_k=args.max_k)
     except ValueError as error:
-        from zynpu.cli import CommandError
+        from zynpu.errors import UserError
 
-        raise CommandError(str(error)) from error
+        raise UserError(str(error)) from error
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:

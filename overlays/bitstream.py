@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zynpu.cli import CommandError
+from zynpu.errors import UserError
 
 MANIFEST_NAME = "manifest.json"
 BIT_NAME = "zynpu.bit"
@@ -22,7 +22,7 @@ HWH_NAME = "zynpu.hwh"
 SCHEMA = 1
 
 
-class BitstreamError(CommandError):
+class BitstreamError(UserError):
     """The bitstream folder is missing, incomplete, corrupt, or built from another RTL configuration."""
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 
 def _error(msg: str) -> Exception:
-    from zynpu.cli import CommandError
+    from zynpu.errors import UserError
 
-    return CommandError(msg)
+    return UserError(msg)
 
 
 def _home(args: argparse.Namespace) -> Path:

@@ -139,7 +139,7 @@ def _deploy(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from zynpu.cli import CommandError
+    from zynpu.errors import UserError
 
     from .deploy import resolve_remote_dir
     from .hil import remote_command
@@ -147,7 +147,7 @@ def _run(args: argparse.Namespace) -> int:
 
     words = _rest(args.command)
     if not words:
-        raise CommandError("no command: zynpu board run --host USER@BOARD -- COMMAND")
+        raise UserError("no command: zynpu board run --host USER@BOARD -- COMMAND")
     command = words[0] if len(words) == 1 else shlex.join(words)
     env = _env(args)
     with Remote(_target(args)) as remote:

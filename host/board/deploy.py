@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zynpu.cli import CommandError
+from zynpu.errors import UserError
 
 from .remote import Remote, RemoteEnv, sha256_file
 
@@ -87,7 +87,7 @@ def build_wheel(out_dir: Path, root: Path = REPO_ROOT) -> Path:
     Wheels are cached by the sha256 of their staged sources: an unchanged tree costs no rebuild.
     """
     if not (root / "setup.py").is_file():
-        raise CommandError(f"deploy needs the zynpu source checkout (no setup.py in {root})")
+        raise UserError(f"deploy needs the zynpu source checkout (no setup.py in {root})")
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="zynpu-wheel-") as tmp:
         stage = Path(tmp) / "src"
@@ -118,9 +118,9 @@ def _pip_wheel(stage: Path, built: Path) -> None:
     try:
         proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=WHEEL_BUILD_TIMEOUT)
     except subprocess.TimeoutExpired:
-        raise CommandError(f"building the wheel took over {WHEEL_BUILD_TIMEOUT} s") from None
+        raise UserError(f"building the wheel took over {WHEEL_BUILD_TIMEOUT} s") from None
     if proc.returncode != 0 or not list(built.glob("zynpu-*.whl")):
-        raise CommandError(
+        raise UserError(
             "building the zynpu wheel failed (the build needs setuptools and wheel in this Python: "
             f"pip install wheel):\n{proc.stderr.strip()[-2000:]}"
         )
@@ -193,7 +193,7 @@ def install(remote: Remote, env: RemoteEnv, remote_dir: str, wheel: Item, into_e
     code, _, stderr = remote.run(env.wrap(command), stream=False)
     if code != 0:
         hint = " (sudo -n needs passwordless sudo on the board)" if env.sudo and "sudo" in stderr else ""
-        raise CommandError(
+        raise UserError(
             f"{remote.target}: installing {wheel.remote} failed ({code}){hint}: {stderr.strip()}"
         )
     return True

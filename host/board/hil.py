@@ -6,7 +6,7 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
-from zynpu.cli import CommandError
+from zynpu.errors import UserError
 
 from .junit import JUnitSummary, summarize
 from .remote import Remote, RemoteEnv
@@ -50,7 +50,7 @@ def run_pytest(
         env.wrap(remote_command(remote_dir, command, overlay=overlay, board=board)), timeout=timeout
     )
     if remote.sha256([junit_remote]).get(junit_remote) is None:
-        raise CommandError(
+        raise UserError(
             f"{remote.target}: pytest exited with {code} and wrote no JUnit XML "
             f"(wrong PYTEST_ARGS, pytest missing from the board's Python `{env.python}`, or sudo refused?)"
         )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from zynpu.cli import CommandError
+from zynpu.errors import UserError
 
 DEFAULT_CONNECT_TIMEOUT = 10
 DEFAULT_COMMAND_TIMEOUT = 600
@@ -37,7 +37,7 @@ class Target:
     def user_host(self) -> tuple[str | None, str]:
         user, _, host = self.host.rpartition("@")
         if not host:
-            raise CommandError(f"bad --host {self.host!r}: expected USER@HOST")
+            raise UserError(f"bad --host {self.host!r}: expected USER@HOST")
         return user or None, host
 
     def __str__(self) -> str:
@@ -99,7 +99,7 @@ class Remote:
         if target.identity:
             key = Path(target.identity).expanduser()
             if not key.is_file():
-                raise CommandError(f"--identity {key}: no such key file")
+                raise UserError(f"--identity {key}: no such key file")
             connect_kwargs["key_filename"] = [str(key)]
         self.connection = Connection(
             host,
@@ -129,27 +129,27 @@ class Remote:
         try:
             self.connection.open()
         except paramiko.AuthenticationException as error:
-            raise CommandError(
+            raise UserError(
                 f"{where}: key-based authentication failed ({error}); passwords are never tried: put your "
                 "public key in the board's ~/.ssh/authorized_keys or pass --identity KEY"
             ) from None
         except paramiko.BadHostKeyException as error:
-            raise CommandError(f"{where}: host key mismatch ({error}); check --known-hosts") from None
+            raise UserError(f"{where}: host key mismatch ({error}); check --known-hosts") from None
         except paramiko.SSHException as error:
             text = str(error)
             if "not found in known_hosts" in text or "known_hosts" in text:
-                raise CommandError(f"{where}: unknown host key and --known-hosts is strict: {text}") from None
-            raise CommandError(
+                raise UserError(f"{where}: unknown host key and --known-hosts is strict: {text}") from None
+            raise UserError(
                 f"{where}: SSH failed ({text or type(error).__name__}) within the "
                 f"{self.target.connect_timeout} s connect timeout; is sshd running on the board?"
             ) from None
         except TimeoutError:
-            raise CommandError(
+            raise UserError(
                 f"{where}: no answer within the {self.target.connect_timeout} s connect timeout; "
                 "is the board powered, on the network, and is --host/--port right?"
             ) from None
         except OSError as error:
-            raise CommandError(
+            raise UserError(
                 f"{where}: cannot connect ({error.strerror or error}); is the board up and sshd running?"
             ) from None
 
@@ -176,7 +176,7 @@ class Remote:
                 err_stream=sys.stderr if stream else None,
             )
         except CommandTimedOut:
-            raise CommandError(
+            raise UserError(
                 f"{self.target}: remote command did not finish within {limit} s (raise --timeout): {command}"
             ) from None
         return result.exited, result.stdout, result.stderr
@@ -185,7 +185,7 @@ class Remote:
         """Run a quiet helper command that must succeed; return its stdout."""
         code, stdout, stderr = self.run(command, timeout=timeout, stream=False)
         if code != 0:
-            raise CommandError(f"{self.target}: `{command}` failed with exit code {code}: {stderr.strip()}")
+            raise UserError(f"{self.target}: `{command}` failed with exit code {code}: {stderr.strip()}")
         return stdout
 
     def sha256(self, paths: Iterable[str]) -> dict[str, str]:
@@ -217,14 +217,14 @@ class Remote:
         try:
             self._sftp().put(str(local), remote)
         except (OSError, TimeoutError) as error:
-            raise CommandError(f"{self.target}: copying {local} to {remote} failed: {error}") from None
+            raise UserError(f"{self.target}: copying {local} to {remote} failed: {error}") from None
 
     def get(self, remote: str, local: Path) -> None:
         local.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._sftp().get(remote, str(local))
         except (OSError, TimeoutError) as error:
-            raise CommandError(f"{self.target}: fetching {remote} failed: {error}") from None
+            raise UserError(f"{self.target}: fetching {remote} failed: {error}") from None
 
 
 def sha256_file(path: Path) -> str:

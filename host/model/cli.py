@@ -46,23 +46,23 @@ def register(
 
 
 def run_generate(args: argparse.Namespace, engine_factory: Callable[[str], Any] | None = None) -> int:
-    from zynpu.cli import CommandError
+    from zynpu.errors import UserError
     from zynpu.model.engine import make_engine
     from zynpu.model.errors import ContextOverflowError, ModelLoadError
     from zynpu.model.generate import Sampler, generate, stream_text
     from zynpu.model.load import load
 
     if args.max_tokens < 1:
-        raise CommandError("--max-tokens must be >= 1")
+        raise UserError("--max-tokens must be >= 1")
     if not 0.0 < args.top_p <= 1.0 or args.top_k < 0 or args.temperature < 0:
-        raise CommandError("need --temperature >= 0, --top-k >= 0 and 0 < --top-p <= 1")
+        raise UserError("need --temperature >= 0, --top-k >= 0 and 0 < --top-p <= 1")
     try:
         from zynpu.device.select import device_name
 
         engine = (engine_factory or make_engine)(args.engine or device_name(args.device))
         model, tok = load(args.model, engine=engine, progress=sys.stderr.isatty())
     except (ModelLoadError, ValueError) as e:
-        raise CommandError(str(e)) from None
+        raise UserError(str(e)) from None
     prompt = tok.encode(args.prompt)
     sampler = Sampler(args.temperature, args.top_k, args.top_p, args.seed)
     t0 = time.perf_counter()
@@ -80,7 +80,7 @@ def run_generate(args: argparse.Namespace, engine_factory: Callable[[str], Any] 
             sys.stdout.write(piece)
             sys.stdout.flush()
     except ContextOverflowError as e:
-        raise CommandError(str(e)) from None
+        raise UserError(str(e)) from None
     sys.stdout.write("\n")
     if args.stats:
         dt, n = time.perf_counter() - t0, len(produced)

@@ -40,9 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _error(message: str) -> Exception:
-    from zynpu.cli import CommandError
+    from zynpu.errors import UserError
 
-    return CommandError(message)
+    return UserError(message)
 
 
 def cmd_flash(args: argparse.Namespace) -> int:

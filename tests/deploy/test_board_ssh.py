@@ -20,7 +20,7 @@ from zynpu.board import cli as board_cli
 from zynpu.board.deploy import deploy
 from zynpu.board.junit import summarize
 from zynpu.board.remote import PROFILES, Remote, Target
-from zynpu.cli import CommandError
+from zynpu.errors import UserError
 from zynpu.overlays import bitstream as bs
 
 # The loopback "board": no sudo, no PYNQ; this interpreter has pytest, the deployed package comes first.
@@ -47,7 +47,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def board(argv: list[str]) -> int:
-    """The `zynpu board` group as `zynpu.cli.main` runs it (CommandError propagates to the test)."""
+    """The `zynpu board` group as `zynpu.cli.main` runs it (UserError propagates to the test)."""
     parser = argparse.ArgumentParser(prog="zynpu")
     board_cli.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["board", *argv])
@@ -120,7 +120,7 @@ def test_deploy_installs_the_notebooks_once(sshd: Any, source: Path) -> None:
 def test_deploy_refuses_a_stale_bitstream(sshd: Any, tmp_path: Path) -> None:
     overlay = make_bitstream(tmp_path / "zcu104")
     (overlay / bs.BIT_NAME).write_bytes(b"changed after the build")
-    with pytest.raises(CommandError, match=r"zynpu.bit: sha256 .*make overlay BOARD=zcu104"):
+    with pytest.raises(UserError, match=r"zynpu.bit: sha256 .*make overlay BOARD=zcu104"):
         board(
             [
                 "deploy",
@@ -163,7 +163,7 @@ def test_remote_command_timeout(sshd: Any) -> None:
     conn = connection(sshd, sshd.home / "deploy-timeout")
     conn[conn.index("--timeout") + 1] = "2"
     start = time.monotonic()
-    with pytest.raises(CommandError, match="did not finish within 2 s"):
+    with pytest.raises(UserError, match="did not finish within 2 s"):
         board(["run", *conn, *BOARD_ENV, "--", "sleep 30"])
     assert time.monotonic() - start < 10
 
@@ -171,7 +171,7 @@ def test_remote_command_timeout(sshd: Any) -> None:
 def test_unreachable_host_fails_fast() -> None:
     port = free_port()  # nothing listens there
     start = time.monotonic()
-    with pytest.raises(CommandError, match=rf"127.0.0.1:{port}: cannot connect .*is the board up"):
+    with pytest.raises(UserError, match=rf"127.0.0.1:{port}: cannot connect .*is the board up"):
         board(
             ["run", "--host", "nobody@127.0.0.1", "--port", str(port), "--connect-timeout", "3", "--", "true"]
         )
@@ -207,7 +207,7 @@ def silent_port() -> Iterator[int]:
 
 def test_silent_host_times_out(silent_port: int) -> None:
     start = time.monotonic()
-    with pytest.raises(CommandError, match="2 s connect timeout"):
+    with pytest.raises(UserError, match="2 s connect timeout"):
         board(["run", "--host", "nobody@127.0.0.1", "--port", str(silent_port), "--connect-timeout", "2",
                "--", "true"])  # fmt: skip
     assert time.monotonic() - start < 8
@@ -220,7 +220,7 @@ def test_wrong_key_is_refused_without_password_fallback(sshd: Any, tmp_path: Pat
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True, timeout=30)
     conn = connection(sshd, sshd.home / "x")
     conn[conn.index("--identity") + 1] = str(other)
-    with pytest.raises(CommandError, match=r"key-based authentication failed.*passwords are never tried"):
+    with pytest.raises(UserError, match=r"key-based authentication failed.*passwords are never tried"):
         board(["run", *conn, *BOARD_ENV, "--", "true"])
 
 
@@ -229,7 +229,7 @@ def test_unknown_host_key_is_refused_when_strict(sshd: Any, tmp_path: Path) -> N
     empty.write_text("")
     conn = connection(sshd, sshd.home / "x")
     conn[conn.index("--known-hosts") + 1] = str(empty)
-    with pytest.raises(CommandError, match="unknown host key"):
+    with pytest.raises(UserError, match="unknown host key"):
         board(["run", *conn, *BOARD_ENV, "--", "true"])
 
 

@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from zynpu.cli import CommandError
+from zynpu.errors import UserError
 from zynpu.model import cli
 from zynpu.model.engine import NumpyEngine
 
@@ -86,5 +86,5 @@ def test_user_errors_are_command_errors(tmp_path) -> None:
         (["--model", "tiny-qwen2", "--max-tokens", "0"], "max-tokens"),
     ]:
         a = p.parse_args(["generate", "--prompt", "x", *args])
-        with pytest.raises(CommandError, match=msg):
+        with pytest.raises(UserError, match=msg):
             a.func(a)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from zynpu.cli import CommandError
+from zynpu.errors import UserError
 from zynpu.radio import cli
 from zynpu.radio.flash import FlashError, esptool_command
 
@@ -75,13 +75,13 @@ def test_cli_flash_dry_run_and_error(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert out.startswith(sys.executable + " -m esptool --chip esp32 --port /dev/ttyUSB0")
     args = _parser().parse_args(
         ["radio", "flash", "--port", "/dev/ttyUSB0", "--build-dir", str(tmp_path / "x")])
-    with pytest.raises(CommandError, match=r"idf\.py build"):
+    with pytest.raises(UserError, match=r"idf\.py build"):
         args.func(args)
 
 
 def test_cli_console_bad_port_is_a_command_error() -> None:
     args = _parser().parse_args(["radio", "console", "--port", "/dev/does-not-exist", "--seconds", "0.1"])
-    with pytest.raises(CommandError, match="cannot open /dev/does-not-exist"):
+    with pytest.raises(UserError, match="cannot open /dev/does-not-exist"):
         args.func(args)
 
 
