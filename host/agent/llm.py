@@ -127,7 +127,7 @@ class LlmSession:
 
 def load_llm(ref: str | Path | None = None, engine: str = "sim", **kw: Any) -> Llm:
     """The shipped tiny model (default) or `gemma3-270m` (few-shot), on the named engine."""
-    from zynpu.model.load import load, load_weights, resolve
+    from zynpu.model.load import load, read_checkpoint, resolve
     from zynpu.model.transformer import Transformer
 
     ref = str(ref or SHIPPED_MODEL)
@@ -136,7 +136,7 @@ def load_llm(ref: str | Path | None = None, engine: str = "sim", **kw: Any) -> L
     else:
         # Plain W8A8 on the stored weights: the same Transformer and engine path as `load`, without
         # any load-time calibration on general text (this model only ever reads its own task format).
-        cfg, weights, tok = load_weights(resolve(ref))
+        cfg, weights, tok = read_checkpoint(resolve(ref))
         model = Transformer(cfg, weights, make_engine(engine), progress=False)
     if ref == "gemma3-270m":
         from zynpu.agent.fewshot import GemmaPrompt

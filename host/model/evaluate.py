@@ -83,7 +83,7 @@ def compare(  # type: ignore[no-untyped-def]
 
 
 def main(argv: list[str] | None = None) -> int:
-    from zynpu.model.load import load_weights, resolve
+    from zynpu.model.load import read_checkpoint, resolve
     from zynpu.model.testmodels import sample_text
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="SmoothQuant migration strength")
     p.add_argument("--no-smoothing", action="store_true", help="quantize the weights as stored")
     args = p.parse_args(argv)
-    cfg, weights, tok = load_weights(resolve(args.model))
+    cfg, weights, tok = read_checkpoint(resolve(args.model))
     ids = np.array(tok.encode(sample_text())[: args.max_tokens])
     calib = None if args.no_smoothing else np.array(tok.encode(calibration_text()))
     r = compare(cfg.replace(max_position=len(ids)), weights, ids, calib_ids=calib, alpha=args.alpha)

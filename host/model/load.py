@@ -52,8 +52,11 @@ def resolve(ref: str) -> Path:
     return p
 
 
-def load_weights(path: Path) -> tuple[ModelConfig, dict[str, np.ndarray], TextTokenizer]:
-    """Read and validate everything (config, tensors, tokenizer) without building the model."""
+def read_checkpoint(path: Path) -> tuple[ModelConfig, dict[str, np.ndarray], TextTokenizer]:
+    """Read a checkpoint (GGUF file or HF folder): config, float tensors, tokenizer, all validated.
+
+    Nothing is quantized or packed yet: that happens when `Transformer` builds its layers on an engine.
+    """
     if path.is_dir():
         from zynpu.model.hf_load import load_hf
 
@@ -89,7 +92,7 @@ def load(
     With an engine (W8A8), the weights are first SmoothQuant-scaled (`smooth.smooth_for_w8a8`) unless
     `smoothing=False`; the float32 reference (engine=None) always runs the weights as stored.
     """
-    cfg, weights, tok = load_weights(resolve(str(ref)))
+    cfg, weights, tok = read_checkpoint(resolve(str(ref)))
     if overrides:
         cfg = cfg.replace(**overrides)
     if engine is not None and smoothing:

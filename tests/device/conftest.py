@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from device_helpers import stream_patterns
 
 from zynpu.device import Device, open_device, pynq_shim
 from zynpu.npu import Npu
+
+from .device_helpers import stream_patterns
 
 _OPEN: dict[str, Device] = {}
 

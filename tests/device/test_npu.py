@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from device_helpers import random_int8, stream_patterns
 
 from zynpu.device import Device
 from zynpu.npu import HardwareMismatch, Npu, NpuTimeout, TileError
 from zynpu.tile import packing, reference
+
+from .device_helpers import random_int8, stream_patterns
 
 SHAPES = [
     (1, 1, 1),  # the smallest job

@@ -7,11 +7,12 @@ import sys
 
 import numpy as np
 import pytest
-from device_helpers import random_int8
 
 from zynpu.device import open_device, pynq_shim
 from zynpu.device.select import device_name
 from zynpu.tile import reference
+
+from .device_helpers import random_int8
 
 
 def test_environment_chooses_the_device(monkeypatch: pytest.MonkeyPatch) -> None:

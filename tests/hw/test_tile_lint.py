@@ -11,10 +11,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import tile_sim
 
 from zynpu.hw import manifest as hw_manifest
 from zynpu.hw import spec
+
+from . import tile_sim
 
 # Input bits the design ignores on purpose: registers are word-aligned, so the byte offset of an
 # AXI4-Lite address is not decoded (write strobes carry the byte lanes).
