@@ -36,11 +36,11 @@ class BoardSpec:
 
 
 def board_spec(name: str) -> BoardSpec:
-    """The board's clock target and DDR bandwidth, from overlays/<board>/board.tcl (their one home)."""
-    from .overlays.build_overlay import read_board
+    """The board's clock target and peak DDR bandwidth, from overlays/boards.json (their one home)."""
+    from .overlays.boards import board_facts
 
-    values = read_board(name)
-    return BoardSpec(name, float(values["clock_mhz"]), float(values["ddr_gbytes_per_s"]))
+    facts = board_facts(name)
+    return BoardSpec(name, float(facts["clock_mhz"]), float(facts["ddr_gbytes_per_s"]))
 
 
 @dataclass(frozen=True)
