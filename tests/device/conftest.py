@@ -1,4 +1,4 @@
-"""Open each target device once per session; a test gets a fresh `Npu` with cleared state."""
+"""Open each target device once per session and close it at the end; a test gets a fresh `Npu`."""
 
 from __future__ import annotations
 
@@ -11,32 +11,54 @@ from zynpu.npu import Npu
 
 from .device_helpers import stream_patterns
 
-_OPEN: dict[str, Device] = {}
+
+def _open(target: str) -> tuple[Device, list[Device]]:
+    """The device the tests drive for `target`, and every device opened for it (to close, last first)."""
+    if target == "shim":
+        from zynpu.device.board import BoardDevice
+
+        backing = open_device("sim", quiet=True)
+        pynq = pynq_shim.install(backing)
+        try:
+            device = BoardDevice(overlay=pynq.Overlay("zynpu.bit"))
+        finally:
+            pynq_shim.uninstall()
+        device.backing = backing  # type: ignore[attr-defined]
+        return device, [backing, device]
+    device = open_device("sim", quiet=True) if target == "sim" else open_device(target)
+    return device, [device]
 
 
-def _open(target: str) -> Device:
-    if target not in _OPEN:
-        if target == "shim":
-            from zynpu.device.board import BoardDevice
+class OpenDevices:
+    """The session's devices by target: opened on first use, closed together (last opened first)."""
 
-            backing = open_device("sim", quiet=True)
-            pynq = pynq_shim.install(backing)
-            try:
-                device = BoardDevice(overlay=pynq.Overlay("zynpu.bit"))
-            finally:
-                pynq_shim.uninstall()
-            device.backing = backing  # type: ignore[attr-defined]
-        elif target == "sim":
-            device = open_device("sim", quiet=True)
-        else:
-            device = open_device(target)
-        _OPEN[target] = device
-    return _OPEN[target]
+    def __init__(self) -> None:
+        self._by_target: dict[str, Device] = {}
+        self._opened: list[Device] = []
+
+    def get(self, target: str) -> Device:
+        if target not in self._by_target:
+            device, opened = _open(target)
+            self._opened += opened
+            self._by_target[target] = device
+        return self._by_target[target]
+
+    def close(self) -> None:
+        while self._opened:
+            self._opened.pop().close()
+        self._by_target.clear()
+
+
+@pytest.fixture(scope="session")
+def open_devices() -> Iterator[OpenDevices]:
+    devices = OpenDevices()
+    yield devices
+    devices.close()
 
 
 @pytest.fixture
-def device(target: str) -> Iterator[Device]:
-    dev = _open(target)
+def device(target: str, open_devices: OpenDevices) -> Iterator[Device]:
+    dev = open_devices.get(target)
     Npu(dev).reset()
     yield dev
     stall_control = stream_patterns(dev)
@@ -47,4 +69,3 @@ def device(target: str) -> Iterator[Device]:
 @pytest.fixture
 def npu(device: Device) -> Npu:
     return Npu(device, timeout=20.0)
-

@@ -30,7 +30,7 @@ def test_unknown_device_is_a_clear_error() -> None:
 
 def test_pynq_is_imported_only_for_the_board() -> None:
     sys.modules.pop("pynq", None)
-    open_device("ref")
+    open_device("ref").close()
     assert "pynq" not in sys.modules
     with pytest.raises(RuntimeError, match="needs pynq"):
         open_device("board")
@@ -43,9 +43,11 @@ def test_sim_and_ref_agree_on_results_and_counters() -> None:
     x, w = random_int8(rng, (13, 300)), random_int8(rng, (70, 300))
     outputs, stats = [], []
     for name in ("sim", "ref"):
-        npu = Npu(open_device(name, quiet=True) if name == "sim" else open_device(name))
-        outputs.append(npu.matmul(x, npu.load_weights(w)))
-        stats.append((npu.last.jobs, npu.last.cycles, npu.last.active, npu.last.bytes_in, npu.last.bytes_out))
+        with open_device(name, quiet=True) if name == "sim" else open_device(name) as device:
+            npu = Npu(device)
+            outputs.append(npu.matmul(x, npu.load_weights(w)))
+            last = npu.last
+            stats.append((last.jobs, last.cycles, last.active, last.bytes_in, last.bytes_out))
     np.testing.assert_array_equal(outputs[0], outputs[1])
     assert stats[0] == stats[1]
 
@@ -66,6 +68,7 @@ def test_overlay_driver_binds_by_vlnv_and_drives_the_tile() -> None:
     finally:
         pynq_shim.uninstall()
         sys.modules.pop("zynpu.overlays.pynq_driver", None)
+        backing.close()
 
 
 def test_auto_device_is_sim_without_a_board(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,10 +88,12 @@ def test_auto_device_is_board_with_pynq_and_a_bitstream(monkeypatch: pytest.Monk
     bit = tmp_path / "zynpu.bit"
     bit.write_bytes(b"\0")
     monkeypatch.setenv("ZYNPU_BITSTREAM", str(bit))
-    pynq_shim.install(open_device("ref"))
+    backing = open_device("ref")
+    pynq_shim.install(backing)
     try:
         assert auto_device_name() == "board"
         bit.unlink()
         assert auto_device_name() == "sim"
     finally:
         pynq_shim.uninstall()
+        backing.close()
