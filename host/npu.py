@@ -98,13 +98,7 @@ class Npu:
     def identify(self) -> dict[str, int]:
         """Read the identity registers and compare them with the manifest, naming any difference."""
         man = self.manifest
-        expected = {
-            "ID": man.id_magic,
-            "VERSION": man.version_word,
-            "CONFIG": man.config_word,
-            "MAX_K": man.max_k,
-            "CONFIG_HASH": man.config_hash32,
-        }
+        expected = man.identity
         found = {name: self.device.read(man.offset(name)) for name in expected}
         wrong = [
             f"{name} reads 0x{found[name]:08X}, the manifest expects 0x{value:08X}"

@@ -97,11 +97,7 @@ class RefDevice(Device):
     def read(self, offset: int) -> int:
         man = self.manifest
         values = {
-            "ID": man.id_magic,
-            "VERSION": man.version_word,
-            "CONFIG": man.config_word,
-            "MAX_K": man.max_k,
-            "CONFIG_HASH": man.config_hash32,
+            **man.identity,
             "CONTROL": man.bit("CONTROL", "IRQ_ENABLE") if self._irq_enable else 0,
             "STATUS": (man.bit("STATUS", "DONE") if self._done else 0)
             | self._error << man.field("STATUS", "ERROR")[0],
