@@ -102,6 +102,7 @@ def test_the_deployed_wheel_leaves_the_validation_package_out(tmp_path: Path) ->
     wheel = build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     assert "zynpu/model/transformer.py" in names and "zynpu/hw/spec.py" in names
+    assert "zynpu/overlays/boards.json" in names  # the roofline reads it on the board too
     left_in = [n for n in names if n.startswith(VALIDATION.replace(".", "/") + "/")]
     assert left_in == []
     assert (REPO / "host" / "model" / "validation" / "validate.py").is_file()
