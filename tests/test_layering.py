@@ -4,6 +4,7 @@
   the hardware, never the other way round.
 - `zynpu.model.validation` (llama.cpp comparisons) is development-only: no other module imports it and
   the wheel `zynpu board deploy` builds leaves it out.
+- Tests import their helpers one way: relatively, from their own test package (`from . import tile_sim`).
 """
 
 from __future__ import annotations
@@ -106,3 +107,19 @@ def test_the_deployed_wheel_leaves_the_validation_package_out(tmp_path: Path) ->
     left_in = [n for n in names if n.startswith(VALIDATION.replace(".", "/") + "/")]
     assert left_in == []
     assert (REPO / "host" / "model" / "validation" / "validate.py").is_file()
+
+
+def test_test_helpers_are_imported_relatively() -> None:
+    tests = REPO / "tests"
+    offenders = []
+    for path in sorted(tests.rglob("*.py")):
+        siblings = {p.stem for p in path.parent.glob("*.py")}
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name.partition(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module.partition(".")[0]]
+            else:
+                continue
+            offenders += [f"{path.relative_to(REPO)}: import {n}" for n in names if n in siblings]
+    assert offenders == [], "import test helpers relatively (from . import ...): " + "; ".join(offenders)
