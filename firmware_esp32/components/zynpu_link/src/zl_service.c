@@ -440,10 +440,8 @@ int zl_on_wifi_scan_done(zl_link *l, const zl_ap *aps, size_t n)
 
 int zl_on_ble_write(zl_link *l, const uint8_t *data, size_t n)
 {
-    if (n > ZL_MAX_PAYLOAD) {
-        l->lost_overflow++;
-        return -1;
-    }
+    if (n > ZL_MAX_PAYLOAD || zl_link_event_room(l) <= 0)
+        return -1; /* refused, not lost: the glue answers the phone with an ATT error it can act on */
     zl_msg *m = zl_event_alloc(l);
     if (!m)
         return -1;

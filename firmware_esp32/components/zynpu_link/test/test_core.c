@@ -214,7 +214,9 @@ static void test_link(void)
     CHECK(link.ev_count == 3, "events still queued (%u)", link.ev_count);
     /* overflow of the event queue is counted and reported once credit returns */
     for (int i = 0; i < ZL_ESP_EVENT_SLOTS + 2; i++)
-        zl_on_ble_write(&link, (const uint8_t *)"x", 1);
+        zl_log_event(&link, 3, "x");
+    CHECK(zl_on_ble_write(&link, (const uint8_t *)"x", 1) == -1 && link.lost_overflow == 5,
+          "a BLE write into a full queue is refused (the phone sees an ATT error), not counted lost");
     h.credit = 255;
     r = until(&link, &h, ZL_CH_LINK, ZL_LINK_LOST, &ok);
     CHECK(ok && r.payload[0] == 5 && r.payload[4] == ZL_LOST_OVERFLOW, "5 overflowed events reported lost");
