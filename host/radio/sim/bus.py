@@ -37,6 +37,7 @@ class Faults:
 # Documented gap assumption (docs/radio.md): Linux spidev ioctl + chip-select setup on a Cortex-A53
 # host, with the ESP32's next slave buffer already queued (queue depth 3), about 50 us per transaction.
 DEFAULT_GAP_US = 50.0
+SLACK_S = 0.004  # how far wall time may trail bus time before transfer() sleeps
 
 
 @dataclass
@@ -88,18 +89,18 @@ class SimBus:
         self.esp.reset(cold=True)
 
     def _keep_time(self) -> None:
-        """Occupy the bus for one transaction: wait until the previous one and this one have passed."""
+        """Occupy the bus for one transaction. Bus time never runs ahead of what the clock allows: a
+        transaction starts when the previous one (and its gap) is over, or later if the host is late.
+        Wall time follows bus time within SLACK_S: sleeping per transaction would add the scheduler's
+        wake-up latency to every transaction, which a board's kernel driver does not have."""
         now = time.monotonic()
         start = max(now, self._free_at)
         duration = self.transaction_time()
         self.counters.bus_time_s += duration
         self._free_at = start + duration
-        if self.realtime:
-            wait = self._free_at - self.gap_s - now  # the gap is spent by the caller's own overhead too
-            if wait > 2e-4:
-                time.sleep(wait - 1.5e-4)  # sleep() overshoots by ~0.1 ms: finish the wait spinning
-            while time.monotonic() < self._free_at - self.gap_s:
-                pass
+        ahead = self._free_at - now
+        if self.realtime and ahead > SLACK_S:
+            time.sleep(ahead - SLACK_S / 2)
 
     # --- lines --------------------------------------------------------------------------------------
     def handshake(self) -> bool:

@@ -84,7 +84,8 @@ def lib() -> C.CDLL:
         so = C.CDLL(str(library_path()))
         sig = {
             "zl_link_sizeof": (C.c_size_t, ()),
-            "zl_link_init": (None, (C.c_void_p, C.POINTER(Platform), C.POINTER(Persist), C.POINTER(BootInfo))),
+            "zl_link_init": (None, (C.c_void_p, C.POINTER(Platform), C.POINTER(Persist),
+                                     C.POINTER(BootInfo))),
             "zl_boot_count_next": (C.c_uint32, (C.POINTER(Persist), C.c_int, C.c_uint32, P8)),
             "zl_link_prepare": (None, (C.c_void_p, C.c_char_p, C.c_size_t)),
             "zl_link_receive": (None, (C.c_void_p, C.c_char_p, C.c_size_t)),

@@ -68,8 +68,9 @@ class SimEsp32:
             if not self.nvs_fails:
                 self.nvs_count += 1
             flags = C.c_uint8(0)
-            self.boot_count = self.lib.zl_boot_count_next(C.byref(self.persist), int(not self.nvs_fails),
-                                                          0 if self.nvs_fails else self.nvs_count, C.cast(C.byref(flags), core.P8))
+            nvs = 0 if self.nvs_fails else self.nvs_count
+            self.boot_count = self.lib.zl_boot_count_next(C.byref(self.persist), int(not self.nvs_fails), nvs,
+                                                          C.cast(C.byref(flags), core.P8))
             nonce = self.nonce_source() & 0xFFFFFFFF
             self.nonces.append(nonce)
             info = core.BootInfo(self.boot_count, nonce, reason, flags.value)
@@ -153,7 +154,8 @@ class SimEsp32:
 
     def _poll_sockets(self, timeout: float) -> None:
         with self.lock:
-            socks = {sid: s for sid, s in self.platform.sockets.items() if sid not in self.platform.connecting}
+            plat = self.platform
+            socks = {sid: s for sid, s in plat.sockets.items() if sid not in plat.connecting}
         if not socks:
             self._closed.wait(timeout)
             return
