@@ -88,6 +88,9 @@ int zl_link_data_ready(const zl_link *l);
 /* Free event slots; the glue reads sockets only while > 0 (backpressure instead of loss). */
 int zl_link_event_room(const zl_link *l);
 const zl_stats *zl_link_stats(const zl_link *l);
+/* Events the glue had to drop before they reached the core (e.g. log lines with no free buffer):
+ * counted with the core's own overflow losses and reported in a LINK.LOST event. */
+void zl_link_count_lost(zl_link *l, uint32_t n);
 
 /* Sequenced transmit ring, for zl_service.c: a slot at the tail or NULL; commit makes it sendable. */
 zl_msg *zl_link_alloc(zl_link *l);

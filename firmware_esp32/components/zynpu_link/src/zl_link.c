@@ -38,6 +38,12 @@ size_t zl_link_sizeof(void) { return sizeof(zl_link); }
 
 const zl_stats *zl_link_stats(const zl_link *l) { return &l->stats; }
 
+void zl_link_count_lost(zl_link *l, uint32_t n)
+{
+    l->lost_overflow += n;
+    l->stats.events_dropped += n;
+}
+
 uint32_t zl_boot_count_next(zl_persist *persist, int nvs_ok, uint32_t nvs_count, uint8_t *boot_flags)
 {
     uint32_t rtc = persist_valid(persist) ? persist->boot_count : 0;
