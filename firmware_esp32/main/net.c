@@ -9,6 +9,7 @@
  * static arrays it owns: nothing large on the event loop's stack. */
 #include <errno.h>
 #include <fcntl.h>
+#include <assert.h>
 #include <string.h>
 
 #include "esp_event.h"

@@ -5,6 +5,7 @@
  * Handshake line: raised in post_setup (a buffer is armed) and dropped by a GPIO interrupt on the
  * falling edge of CS, i.e. as soon as the master starts a transaction (as ESP-Hosted does), not only
  * after it ends; post_trans drops it too in case the edge was missed, and wakes the link task. */
+#include <assert.h>
 #include <string.h>
 
 #include "driver/gpio.h"
