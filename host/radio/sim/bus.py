@@ -37,7 +37,7 @@ class Faults:
 # Documented gap assumption (docs/radio.md): Linux spidev ioctl + chip-select setup on a Cortex-A53
 # host, with the ESP32's next slave buffer already queued (queue depth 3), about 50 us per transaction.
 DEFAULT_GAP_US = 50.0
-SLACK_S = 0.004  # how far wall time may trail bus time before transfer() sleeps
+SLACK_S = 0.004  # default: how far wall time may trail bus time before transfer() sleeps
 
 
 @dataclass
@@ -59,7 +59,7 @@ class SimBus:
 
     def __init__(self, esp: SimEsp32 | None = None, faults: Faults | None = None, *,
                  own_esp: bool = True, clock_hz: int = wire.HOST_DEFAULT_SPI_HZ,
-                 gap_us: float = DEFAULT_GAP_US, realtime: bool = True) -> None:
+                 gap_us: float = DEFAULT_GAP_US, realtime: bool = True, slack_s: float = SLACK_S) -> None:
         self.esp = esp or SimEsp32()
         self._own_esp = own_esp or esp is None
         self.faults = faults or Faults()
@@ -71,6 +71,7 @@ class SimBus:
         self.clock_hz = clock_hz  # what the host asked for; the driver lowers it to the slave's limit
         self.gap_s = gap_us / 1e6
         self.realtime = realtime
+        self.slack_s = slack_s  # 0: every transaction waits out its own time (exact per-call latency)
         self._free_at = 0.0  # monotonic time at which the bus is free again
 
     def set_clock_hz(self, hz: int) -> None:
@@ -91,16 +92,23 @@ class SimBus:
     def _keep_time(self) -> None:
         """Occupy the bus for one transaction. Bus time never runs ahead of what the clock allows: a
         transaction starts when the previous one (and its gap) is over, or later if the host is late.
-        Wall time follows bus time within SLACK_S: sleeping per transaction would add the scheduler's
-        wake-up latency to every transaction, which a board's kernel driver does not have."""
+        Wall time follows bus time within slack_s: sleeping per transaction would add the scheduler's
+        wake-up latency to every transaction, which a board's kernel driver does not have. Timed runs
+        end with wait_idle(), so a rate never exceeds what the clock allows."""
         now = time.monotonic()
         start = max(now, self._free_at)
         duration = self.transaction_time()
         self.counters.bus_time_s += duration
         self._free_at = start + duration
         ahead = self._free_at - now
-        if self.realtime and ahead > SLACK_S:
-            time.sleep(ahead - SLACK_S / 2)
+        if self.realtime and ahead > self.slack_s:
+            time.sleep(ahead - self.slack_s / 2)
+
+    def wait_idle(self) -> None:
+        """Let wall time catch up with bus time (end of a timed run: never report faster than the bus)."""
+        delay = self._free_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
 
     # --- lines --------------------------------------------------------------------------------------
     def handshake(self) -> bool:
