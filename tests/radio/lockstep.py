@@ -7,7 +7,6 @@ as in the driver, only the pump is this loop.
 from __future__ import annotations
 
 import secrets
-import struct
 from dataclasses import dataclass, field
 
 from zynpu.radio import wire
@@ -66,7 +65,3 @@ def ping(host: Host, esp: SimEsp32, tag: int, data: bytes, limit: int = 60) -> t
 
 def lost_total(events: list) -> int:
     return sum(e.count for e in events if isinstance(e, EventsLost))
-
-
-def udp_payload(i: int) -> bytes:
-    return struct.pack("<I", i)

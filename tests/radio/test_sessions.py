@@ -12,7 +12,8 @@ import struct
 import time
 
 from zynpu.radio import wire
-from zynpu.radio.events import Boot, EventsLost
+from zynpu.radio.events import Boot, EventsLost, UdpDatagram
+from zynpu.radio.link import Message
 from zynpu.radio.sim.esp32 import SimEsp32
 
 from .conftest import needs_gcc
@@ -88,8 +89,7 @@ def test_boot_counter_counts_on_nvs_and_flags_the_fallback() -> None:
 
 def _datagrams_to(esp: SimEsp32, host, n: int) -> int:
     """Open a socket on the chip and send it n datagrams from outside; returns the chip's socket id."""
-    host.link.queue(__import__("zynpu.radio.link", fromlist=["Message"]).Message(
-        wire.CH_SOCKET, wire.SOCKET_UDP_OPEN, 0, 7, struct.pack("<H", 0)))
+    host.link.queue(Message(wire.CH_SOCKET, wire.SOCKET_UDP_OPEN, 0, 7, struct.pack("<H", 0)))
     run_until(host, esp, lambda: 7 in host.responses)
     body = host.responses.pop(7)
     sock, port = body[1], struct.unpack_from("<H", body, 2)[0]
@@ -101,7 +101,7 @@ def _datagrams_to(esp: SimEsp32, host, n: int) -> int:
 
 
 def _udp_ids(events: list) -> list[int]:
-    return [struct.unpack("<I", e.data)[0] for e in events if type(e).__name__ == "UdpDatagram"]
+    return [struct.unpack("<I", e.data)[0] for e in events if isinstance(e, UdpDatagram)]
 
 
 def _wait(cond, seconds: float = 5.0) -> bool:
