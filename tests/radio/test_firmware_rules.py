@@ -14,7 +14,7 @@ STACK_ARRAY_LIMIT = 128  # bytes: anything larger lives in a static pool or ring
 
 _LOCAL_ARRAY = re.compile(r"^\s+(?!static\b)(?:const\s+)?(\w+)\s+\**\w+\[([^\]]+)\]", re.M)
 _SIZES = {"uint8_t": 1, "char": 1, "int8_t": 1, "uint16_t": 2, "int": 4, "uint32_t": 4, "int64_t": 8,
-          "glue_msg": 20, "wifi_ap_record_t": 80, "fd_set": 8}
+          "glue_msg": 20, "wifi_ap_record_t": 80, "zl_ap": 42, "fd_set": 8}
 
 
 def _value(expr: str) -> int:
