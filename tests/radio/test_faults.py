@@ -15,6 +15,7 @@ import pytest
 from zynpu.radio import LinkReset, Radio, wire
 from zynpu.radio.link import Message
 from zynpu.radio.sim.bus import Faults, SimBus
+from zynpu.radio.sim.esp32 import SimEsp32
 
 from .conftest import needs_gcc
 
@@ -36,8 +37,10 @@ class RecordingRadio(Radio):
         super()._on_message(m)
 
 
-def soak(n: int, faults: Faults, *, window: int = 32) -> tuple[RecordingRadio, SimBus, dict[str, int]]:
-    bus = SimBus(faults=faults, realtime=False)  # the ARQ is under test here, not the bus's pace
+def soak(n: int, faults: Faults, *, window: int = 32, queue_depth: int = 1,
+         ) -> tuple[RecordingRadio, SimBus, dict[str, int]]:
+    # the ARQ is under test here, not the bus's pace
+    bus = SimBus(SimEsp32(queue_depth=queue_depth), faults=faults, realtime=False)
     radio = RecordingRadio(bus, timeout=5.0)
     radio.wait_up(5)
     pending: list = []
@@ -97,6 +100,19 @@ def test_soft_resets_mid_transfer_replay_nothing_twice() -> None:
         assert bus.counters.resets >= 1
         check_exactly_once(radio, bus, r)
         # only responses that died in the ESP32's RAM are reported lost, never silently
+        assert r["reset_lost"] <= bus.counters.resets * wire.ESP_TX_SLOTS
+    finally:
+        radio.close()
+
+
+def test_firmware_queue_depth_3_with_faults_still_exact() -> None:
+    """The firmware arms 3 slave buffers, so its frames and acks are 2 transactions older than in the
+    simple model: the ARQ's window and timeout must still deliver exactly once, in order."""
+    f = Faults(corrupt_rate=1e-3, drop_rate=2e-3, reset_rate=2e-3, seed=21)
+    radio, bus, r = soak(1000, f, queue_depth=3)
+    try:
+        assert bus.counters.resets >= 1 and bus.counters.dropped >= 1
+        check_exactly_once(radio, bus, r)
         assert r["reset_lost"] <= bus.counters.resets * wire.ESP_TX_SLOTS
     finally:
         radio.close()

@@ -43,6 +43,20 @@ def test_host_restarts_2000_times_half_of_them_with_the_previous_nonce() -> None
         esp.close()
 
 
+def test_host_restarts_with_the_firmwares_three_armed_buffers() -> None:
+    """With 3 buffers armed in the slave, stale frames of the old session still reach the new host."""
+    esp = SimEsp32(queue_depth=3)
+    try:
+        host = new_host()
+        for i in range(300):
+            host = new_host(host.link.epoch if i % 2 else None)
+            body, n = ping(host, esp, 1, b"d%d" % i)
+            assert body == b"\x00d%d" % i and n <= RESYNC_TRANSACTIONS + 4, (i, n)
+        assert esp.persist.delivered == 300
+    finally:
+        esp.close()
+
+
 def test_esp32_restarts_1000_times_with_a_stuck_rng_and_failing_nvs() -> None:
     """The chip draws the same nonce at every boot and NVS never commits: soft and cold resets alike
     still resynchronise, and every boot says its counter is volatile."""

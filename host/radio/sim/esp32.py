@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes as C
 import secrets
+from collections import deque
 import select
 import threading
 import time
@@ -27,7 +28,7 @@ class SimEsp32:
 
     def __init__(self, *, boot_delay: float = 0.02, aps: list[FakeAp] | None = None,
                  version: str = "zynpu-esp32 0.1.0 (sim)", max_spi_hz: int = wire.ESP_MAX_SPI_HZ,
-                 nonce_source: Callable[[], int] | None = None) -> None:
+                 nonce_source: Callable[[], int] | None = None, queue_depth: int = 1) -> None:
         self.lib = core.lib()
         self.lock = threading.RLock()
         self.boot_delay = boot_delay
@@ -49,7 +50,10 @@ class SimEsp32:
         self._platform_ref = C.pointer(self.platform.c)
         self.data_ready_event = threading.Event()
         self._ready_at = 0.0
-        self._prepared = bytes(wire.TRANSACTION_SIZE)
+        # buffers armed in the slave driver (the firmware arms SPI_QUEUE_DEPTH = 3): each transaction
+        # clocks out the oldest, and its buffer is prepared again after the received frame is digested
+        self.queue_depth = queue_depth
+        self._armed: deque[bytes] = deque()
         self._closed = threading.Event()
         self.boot(RST_POWERON, cold=True)
         self._thread = threading.Thread(target=self._main_loop, name="sim-esp32", daemon=True)
@@ -76,7 +80,7 @@ class SimEsp32:
             info = core.BootInfo(self.boot_count, nonce, reason, flags.value)
             self.lib.zl_link_init(self._link, self._platform_ref, C.byref(self.persist), C.byref(info))
             self.lib.zl_log_event(self._link, 3, f"boot {self.boot_count} reason {reason}".encode())
-            self._prepared = self._prepare()
+            self._armed = deque(self._prepare() for _ in range(self.queue_depth))
             self._ready_at = time.monotonic() + self.boot_delay
             self._update_lines()
 
@@ -112,18 +116,18 @@ class SimEsp32:
 
     def queued(self) -> bytes:
         """The buffer the slave has queued for the next transaction."""
-        return self._prepared
+        return self._armed[0]
 
     def exchange(self, mosi: bytes) -> bytes:
         """One complete transaction: returns MISO, processes MOSI, queues the next buffer."""
         with self.lock:
-            miso = self._prepared
+            miso = self._armed.popleft()
             self.lib.zl_link_receive(self._link, mosi, len(mosi))
             self._run_deferred()
             if self._reset_requested:
                 self.boot(RST_SW, cold=False)
                 return miso
-            self._prepared = self._prepare()
+            self._armed.append(self._prepare())
             self._update_lines()
             return miso
 
