@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import ctypes as C
 import secrets
-from collections import deque
 import select
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 from .. import wire
