@@ -80,6 +80,7 @@ def nonempty_text(text: str) -> str:
 
 
 nonempty_text.__name__ = "text"
+nonempty_text.bad_sample = ""  # type: ignore[attr-defined]  # what the CLI test passes as a mistake
 
 
 # --- the shared options ----------------------------------------------------------------------------

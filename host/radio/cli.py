@@ -49,8 +49,14 @@ def _serial(p: argparse.ArgumentParser) -> None:
     """`--serial`: the ESP32's USB serial port (`--port` is its old name, kept for scripts)."""
     from zynpu.cli_options import hidden_alias
 
-    p.add_argument("--serial", required=True, help="serial port of the ESP32, e.g. /dev/ttyUSB0")
+    p.add_argument("--serial", help="serial port of the ESP32, e.g. /dev/ttyUSB0 (required)")
     hidden_alias(p, "--port", "serial")
+
+
+def _need_serial(args: argparse.Namespace) -> str:
+    if not args.serial:  # not argparse-required, so that the old name --port also satisfies it
+        raise _error("--serial is required: the ESP32's USB serial port, e.g. --serial /dev/ttyUSB0")
+    return args.serial
 
 
 def _error(message: str) -> Exception:
@@ -65,7 +71,7 @@ def cmd_flash(args: argparse.Namespace) -> int:
     from .flash import DEFAULT_BUILD_DIR, FlashError, esptool_command
 
     try:
-        cmd = esptool_command(args.serial, args.build_dir or DEFAULT_BUILD_DIR, args.baud)
+        cmd = esptool_command(_need_serial(args), args.build_dir or DEFAULT_BUILD_DIR, args.baud)
     except FlashError as e:
         raise _error(str(e)) from e
     print(" ".join(cmd))
@@ -87,7 +93,7 @@ def cmd_console(args: argparse.Namespace) -> int:
     except ImportError as e:
         raise _error("pyserial is not installed: pip install 'zynpu[radio]'") from e
     try:
-        port = serial.Serial(args.serial, args.baud, timeout=0.2)
+        port = serial.Serial(_need_serial(args), args.baud, timeout=0.2)
     except serial.SerialException as e:
         raise _error(f"cannot open {args.serial}: {e}; check the cable and --serial") from e
     with port:
