@@ -40,7 +40,7 @@ def cmd_roofline(args: argparse.Namespace) -> int:
         if args.measured and Path(args.measured).exists():
             measured = json.loads(Path(args.measured).read_text()).get("decode")
         try:
-            print(f"wrote {plot(Path(args.plot), cfg, board, manifest, measured)}")
+            print(f"wrote {plot(Path(args.plot), cfg, board, manifest, measured, Path(args.model).name)}")
         except ModuleNotFoundError as error:
             raise UserError(f"--plot needs matplotlib (pip install 'zynpu[plot]'): {error}") from None
     return 0

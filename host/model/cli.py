@@ -75,7 +75,7 @@ def run_generate(args: argparse.Namespace, engine_factory: Callable[[str], Any] 
     warn_if_slow(args.model, name, args.tokens)
     try:
         engine = (engine_factory or make_engine)(name)
-        model, tok = load(args.model, engine=engine, progress=sys.stderr.isatty())
+        model, tok = load(args.model, engine=engine, progress=True)  # progress goes to stderr
     except (ModelLoadError, ValueError) as e:
         raise UserError(str(e)) from None
     prompt = tok.encode(args.prompt)
