@@ -199,7 +199,9 @@ def gemma_part(story: Story, device_name: str, tokens: int, check_tokens: int, p
 
     check_tokens = min(check_tokens, len(produced))
     per_token = sim_seconds_per_token(GEMMA) if device_name == "sim" else None
-    eta = f" (~{per_token:.0f} s per token here, ~{per_token * check_tokens:.0f} s)" if per_token else ""
+    eta = ""
+    if per_token:
+        eta = f" (~{per_token:.0f} s per token on an idle core, ~{per_token * check_tokens:.0f} s)"
     story.say(f"    the first {check_tokens} tokens again, every linear layer on {device_name}{eta}:")
     engines.active = "npu"
     from tqdm import tqdm
