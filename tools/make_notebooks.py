@@ -140,10 +140,17 @@ measured = decode.run(model=MODEL, device_name=DEVICE, tokens=4)
 for key in ("npu_cycles_per_token", "predicted_npu_cycles_per_token", "roofline_error",
             "bytes_per_token", "decode_stream_efficiency", "predicted_kv260_tokens_per_second"):
     value = measured[key]
-    print(f"{key:36s} {value:,.3f}" if isinstance(value, float) else f"{key:36s} {value}")
+    shown = (f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}") if isinstance(value, float) else value
+    print(f"{key:36s} {shown}")
 if MODEL.startswith("tiny-"):
-    print(f"(the KV260 figure is for {MODEL}, a 1 MB test model; `zynpu roofline --model gemma3-270m` "
-          "predicts a real one)")
+    print(f"(the KV260 figure above is for {MODEL}, a 1 MB test model, not a real one)")
+    from zynpu.model.errors import ModelLoadError
+    from zynpu.roofline import model_config, predict
+    try:   # a real model's prediction needs only its config: the GGUF header of Gemma 3 270M
+        g = predict(model_config("gemma3-270m"), board_spec("kv260"))
+        print(f"Gemma 3 270M on a KV260: {g.tokens_per_second:.1f} tokens/s predicted (bound: {g.bound})")
+    except ModelLoadError:
+        print("for Gemma 3 270M on a KV260: pip install 'zynpu[gemma]', then `zynpu roofline --model gemma3-270m`")
 png = plot(RESULTS / "02_roofline.png", model.cfg, board_spec("kv260"), npu.manifest, measured, MODEL)
 Image(filename=str(png))"""),
     ],
