@@ -53,8 +53,9 @@ def _emit(name: str, result: dict[str, Any], args: argparse.Namespace) -> None:
         from ..cli_options import format_value
 
         print(f"{name}:")
+        width = max(map(len, result), default=0)
         for key, value in result.items():
-            print(f"  {key:32s} {format_value(value)}")
+            print(f"  {key:{width}s}  {format_value(value)}")
     if args.out:
         path = Path(args.out)
         path.parent.mkdir(parents=True, exist_ok=True)
