@@ -24,7 +24,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         if (
             "default" in text
             or default is None
-            or default == argparse.SUPPRESS
+            or default in ("", argparse.SUPPRESS)
             or isinstance(default, bool)
             or not action.option_strings
         ):

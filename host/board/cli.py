@@ -48,8 +48,9 @@ def _connection_args(parser: argparse.ArgumentParser) -> None:
     from .remote import DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT
 
     parser.add_argument("--host", required=True, help="USER@BOARD (key-based SSH only)")
-    parser.add_argument("--ssh-port", type=port_number, default=22, help="the board's SSH port")
-    hidden_alias(parser, "--port", "ssh_port", type=port_number)
+    # dest stays `port` (code reads args.port); the flag says which port it is
+    parser.add_argument("--ssh-port", dest="port", type=port_number, default=22, help="the board's SSH port")
+    hidden_alias(parser, "--port", "port", type=port_number)
     parser.add_argument("--identity", help="private key file (default: SSH agent and ~/.ssh keys)")
     parser.add_argument("--known-hosts", help="check the host key strictly against this file")
     parser.add_argument("--board", choices=BOARDS, default="kv260", help="which board's bitstream")
@@ -96,7 +97,7 @@ def _target(args: argparse.Namespace) -> Any:
 
     return Target(
         host=args.host,
-        port=args.ssh_port,
+        port=args.port,
         identity=args.identity,
         known_hosts=args.known_hosts,
         connect_timeout=args.connect_timeout,

@@ -49,14 +49,15 @@ def _serial(p: argparse.ArgumentParser) -> None:
     """`--serial`: the ESP32's USB serial port (`--port` is its old name, kept for scripts)."""
     from zynpu.cli_options import hidden_alias
 
-    p.add_argument("--serial", help="serial port of the ESP32, e.g. /dev/ttyUSB0 (required)")
-    hidden_alias(p, "--port", "serial")
+    # dest stays `port` (code reads args.port); the flag says which port it is
+    p.add_argument("--serial", dest="port", help="serial port of the ESP32, e.g. /dev/ttyUSB0 (required)")
+    hidden_alias(p, "--port", "port")
 
 
 def _need_serial(args: argparse.Namespace) -> str:
-    if not args.serial:  # not argparse-required, so that the old name --port also satisfies it
+    if not args.port:  # not argparse-required, so that the old name --port also satisfies it
         raise _error("--serial is required: the ESP32's USB serial port, e.g. --serial /dev/ttyUSB0")
-    return args.serial
+    return args.port
 
 
 def _error(message: str) -> Exception:
@@ -95,7 +96,7 @@ def cmd_console(args: argparse.Namespace) -> int:
     try:
         port = serial.Serial(_need_serial(args), args.baud, timeout=0.2)
     except serial.SerialException as e:
-        raise _error(f"cannot open {args.serial}: {e}; check the cable and --serial") from e
+        raise _error(f"cannot open {args.port}: {e}; check the cable and --serial") from e
     with port:
         if args.reset:
             port.dtr, port.rts = False, True

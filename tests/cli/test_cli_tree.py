@@ -149,8 +149,10 @@ def test_old_flag_names_still_work() -> None:
     old = ["--max-tokens", "3", "--engine", "numpy"]
     a = parser.parse_args(["generate", "--model", "m", "--prompt", "p", *old])
     assert (a.tokens, a.device) == (3, "numpy")
-    assert parser.parse_args(["board", "run", "--host", "h", "--port", "2222"]).ssh_port == 2222
-    assert parser.parse_args(["radio", "console", "--port", "/dev/ttyUSB0"]).serial == "/dev/ttyUSB0"
+    for flag in ("--port", "--ssh-port"):
+        assert parser.parse_args(["board", "run", "--host", "h", flag, "2222"]).port == 2222
+    for flag in ("--port", "--serial"):
+        assert parser.parse_args(["radio", "console", flag, "/dev/ttyUSB0"]).port == "/dev/ttyUSB0"
     assert parser.parse_args(["radio", "ping", "--spi", "/dev/spidev1.0"]).radio == "/dev/spidev1.0"
     serve = parser.parse_args(["agent", "serve", "--port", "9000", "--duration", "5", "--wall-time", "7"])
     assert (serve.udp_port, serve.seconds, serve.max_seconds) == (9000, 5.0, 7.0)
