@@ -281,7 +281,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not args.matmul_only:
         parts.append(lambda: toy_part(story, device, 12))
         if args.no_gemma:
-            parts.append(lambda: story.check("Gemma 3 270M writes text", None, "--no-gemma"))
+            parts.append(lambda: story.check("Gemma 3 270M writes text", None, "left out with --no-gemma"))
         else:
             parts.append(lambda: gemma_part(story, device, args.tokens, args.check_tokens, args.prompt))
         parts.append(lambda: agent_part(story, device))

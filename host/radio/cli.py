@@ -118,8 +118,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
+        from zynpu.cli_options import format_value
+
         for key, value in result.items():
-            print(f"{key:>26}: {value}")
+            print(f"{key:>26}: {format_value(value)}")
     return 0
 
 

@@ -22,7 +22,7 @@ def test_demo_json_on_ref(capsys: pytest.CaptureFixture[str]) -> None:
         "agent answers over the radio",
     ]
     assert [c["passed"] for c in report["checks"]] == [True, True, None, True]
-    assert report["verdict"].startswith("3/3 checks passed (1 skipped")
+    assert report["verdict"].startswith("3/3 checks passed (1 skipped: Gemma 3 270M")
     assert "3/3 checks passed" in captured.err and "next:" in captured.err
 
 
