@@ -42,6 +42,7 @@ def register(subparsers: Any) -> None:
 
 
 def _connection_args(parser: argparse.ArgumentParser) -> None:
+    from .layout import DEFAULT_REMOTE_DIR
     from .remote import DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT
 
     parser.add_argument("--host", required=True, help="USER@BOARD (key-based SSH only)")
@@ -50,7 +51,7 @@ def _connection_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--known-hosts", help="check the host key strictly against this file")
     parser.add_argument("--board", choices=BOARDS, default="kv260")
     parser.add_argument(
-        "--remote-dir", default="zynpu", help="deploy folder on the board (relative: under home)"
+        "--remote-dir", default=DEFAULT_REMOTE_DIR, help="deploy folder on the board (relative: under home)"
     )
     parser.add_argument("--connect-timeout", type=int, default=DEFAULT_CONNECT_TIMEOUT, help="seconds")
     parser.add_argument(
@@ -67,6 +68,23 @@ def _connection_args(parser: argparse.ArgumentParser) -> None:
         "--sudo", action=argparse.BooleanOptionalAction, default=None, help="run under sudo -n"
     )
     parser.add_argument("--python", help="the board's Python (default python3, after the prelude)")
+    _image_args(parser)
+
+
+def _image_args(parser: argparse.ArgumentParser) -> None:
+    from .image import IMAGES
+
+    parser.add_argument(
+        "--image", choices=sorted(IMAGES),
+        help="the board's PYNQ image (default: the board's; kv260 -> kria-pynq, login ubuntu)",
+    )  # fmt: skip
+    parser.add_argument("--image-root", default="", help="prefix of the image's paths (a twin of the image)")
+
+
+def _image(args: argparse.Namespace) -> Any:
+    from .image import BOARD_IMAGES, IMAGES
+
+    return IMAGES[args.image or BOARD_IMAGES[args.board]].under(args.image_root)
 
 
 def _deploy_args(parser: argparse.ArgumentParser) -> None:
@@ -75,13 +93,13 @@ def _deploy_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-bitstream", action="store_true", help="ship only the package (simulation use)")
     parser.add_argument(
         "--notebooks-dir",
-        default="jupyter_notebooks/zynpu",
-        help="where deploy puts the notebooks (relative: under home; PYNQ serves ~/jupyter_notebooks)",
+        default=None,
+        help="where deploy puts the notebooks (default: the image's Jupyter folder + /zynpu)",
     )
     parser.add_argument("--no-notebooks", action="store_true", help="do not copy the notebooks")
     parser.add_argument(
         "--install-into-env", action="store_true",
-        help="pip install into the board's Python environment instead of the deploy folder",
+        help="also pip install into the board's Python environment (always done with notebooks)",
     )  # fmt: skip
 
 
@@ -104,6 +122,8 @@ def _env(args: argparse.Namespace) -> Any:
     from .remote import PROFILES
 
     env = PROFILES[args.profile]
+    if args.profile == "pynq":
+        env = replace(env, prelude=_image(args).prelude)
     if args.prelude is not None:
         env = replace(env, prelude=args.prelude)
     if args.sudo is not None:
@@ -133,7 +153,7 @@ def _deploy(args: argparse.Namespace) -> int:
         deploy(
             remote, _env(args), remote_dir=args.remote_dir, bitstream_dir=_bitstream_dir(args),
             into_env=args.install_into_env, root=args.source or REPO_ROOT,
-            notebooks_dir=None if args.no_notebooks else args.notebooks_dir,
+            notebooks_dir=None if args.no_notebooks else args.notebooks_dir or _image(args).notebooks_dir,
         )  # fmt: skip
     return 0
 

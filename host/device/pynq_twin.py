@@ -25,6 +25,9 @@ from pynq.pl_server.device import Device as PynqDevice
 from ..tile.manifest import TileManifest, load_manifest
 from . import axi_dma_regs
 from .axi_dma_model import AxiDmaModel, PhysicalMemory, StreamTile
+from .bit_header import write_bitfile
+
+__all__ = ["TwinClocks", "TwinDevice", "activate", "write_bitfile"]
 
 
 class TwinDevice(PynqDevice):
@@ -112,20 +115,26 @@ class TwinDevice(PynqDevice):
         cache[offset : offset + size] = ddr[offset : offset + size]
 
 
-def write_bitfile(path: Path, design: str = "zynpu", part: str = "xck26-sfvc784-2LV-c") -> Path:
-    """A `.bit` with a well-formed header and no configuration frames: what pynq parses, nothing more.
+class TwinClocks:
+    """The PS clock generator's stand-in: records what pynq's `Overlay.download()` sets from the `.hwh`."""
 
-    The header layout (a length-prefixed field, then tagged fields a..d and e for the data) is the one
-    pynq's `parse_bit_header` reads.
-    """
+    def __init__(self) -> None:
+        self.divisors: dict[int, tuple[int | None, int | None]] = {}
 
-    def field(tag: int, text: str) -> bytes:
-        data = text.encode() + b"\0"
-        return bytes([tag]) + struct.pack(">H", len(data)) + data
+    def set_pl_clk(self, index: int, div0: int | None = None, div1: int | None = None, clk_mhz: Any = None):  # type: ignore[no-untyped-def]
+        self.divisors[index] = (div0, div1)
 
-    frames = b"\xff" * 64
-    header = struct.pack(">H", 9) + bytes(9) + struct.pack(">H", 1)
-    header += field(0x61, f"{design};UserID=0XFFFFFFFF;Version=2022.1") + field(0x62, part)
-    header += field(0x63, "2026/01/01") + field(0x64, "00:00:00")
-    path.write_bytes(header + b"\x65" + struct.pack(">I", len(frames)) + frames)
-    return path
+    def get_pl_clk(self, index: int) -> float:
+        div0, div1 = self.divisors.get(index, (None, None))
+        return 1000.0 / ((div0 or 1) * (div1 or 1))  # a 1 GHz source: the figure is only bookkeeping
+
+
+def activate(manifest: TileManifest | None = None) -> TwinDevice:
+    """Make a TwinDevice pynq's active device (what a twin of a PYNQ image does instead of an FPGA)."""
+    import pynq
+    from pynq import ps
+
+    twin = TwinDevice(manifest)
+    pynq.Device.active_device = twin
+    ps.Clocks._real_instance = TwinClocks()
+    return twin

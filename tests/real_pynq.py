@@ -23,9 +23,11 @@ def hwh_folder() -> Path:
     return folder
 
 
-def zynpu_hwh(tile_vlnv: str, renames: dict[str, str] | None = None, **parameters: str) -> str:
+def zynpu_hwh(
+    tile_vlnv: str, renames: dict[str, str] | None = None, folder: Path | None = None, **parameters: str
+) -> str:
     """resizer.hwh with the tile's VLNV on the HLS IP, cells renamed, DMA parameters overridden."""
-    text = (hwh_folder() / "resizer.hwh").read_text()
+    text = ((folder or hwh_folder()) / "resizer.hwh").read_text()
     assert text.count(HLS_VLNV) >= 1
     text = text.replace(HLS_VLNV, tile_vlnv)
     for old, new in (renames or {}).items():
@@ -39,7 +41,7 @@ def zynpu_hwh(tile_vlnv: str, renames: dict[str, str] | None = None, **parameter
 
 def overlay_files(folder: Path, hwh: str) -> Path:
     """zynpu.bit (a well-formed header, no frames) and zynpu.hwh; returns the .bit's path."""
-    from zynpu.device.pynq_twin import write_bitfile
+    from zynpu.device.bit_header import write_bitfile
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "zynpu.hwh").write_text(hwh)
