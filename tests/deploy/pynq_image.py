@@ -114,7 +114,12 @@ def build_image_root(root: Path) -> Path:
     (site / "zynpu_twin_pl.pth").write_text("import zynpu_twin_pl\n")
     profile = root / "etc/profile.d/pynq_venv.sh"
     profile.parent.mkdir(parents=True, exist_ok=True)
-    profile.write_text(f"export XILINX_XRT=/usr\nsource {venv}/bin/activate\nexport ZYNPU_TWIN_PL=1\n")
+    # The image's script exports XILINX_XRT=/usr, where XRT's libraries are; the twin has no XRT, and
+    # pynq loads /usr/lib/libxrt_core.so whenever the variable is set, so the twin's script unsets it.
+    profile.write_text(
+        f"export XILINX_XRT=/usr\nsource {venv}/bin/activate\n"
+        "unset XILINX_XRT  # twin: no XRT installed\nexport ZYNPU_TWIN_PL=1\n"
+    )
     notebooks = root / "root/jupyter_notebooks"
     shutil.rmtree(notebooks, ignore_errors=True)
     notebooks.mkdir(parents=True)

@@ -34,14 +34,13 @@ def test_pynq_is_imported_only_for_the_board(monkeypatch: pytest.MonkeyPatch, tm
         with pytest.raises(RuntimeError, match="needs pynq"):
             open_device("board")
     else:  # pynq is here but nothing was deployed: the error lists where it looked
-        monkeypatch.setenv("HOME", str(tmp_path))
-        for name in ("ZYNPU_BITSTREAM", "ZYNPU_BITSTREAM_DIR", "ZYNPU_REMOTE_DIR", "SUDO_USER"):
-            monkeypatch.delenv(name, raising=False)
+        no_deployment(monkeypatch, tmp_path)
         with pytest.raises(FileNotFoundError, match=f"no deployed zynpu.bit .*{tmp_path}/zynpu/overlay"):
             open_device("board")
 
 
 def test_sim_and_ref_agree_on_results_and_counters() -> None:
+    pytest.importorskip("amaranth", reason="the sim device builds the RTL with Amaranth (pip install .[sim])")
     from zynpu.npu import Npu
 
     rng = np.random.default_rng(21)
@@ -55,10 +54,21 @@ def test_sim_and_ref_agree_on_results_and_counters() -> None:
     assert stats[0] == stats[1]
 
 
-def test_auto_device_is_sim_without_a_board(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_deployment(monkeypatch: pytest.MonkeyPatch, folder) -> None:  # type: ignore[no-untyped-def]
+    """Hide what `zynpu board hil` exports on a board (and any deploy folder in a home)."""
+    from zynpu.board import layout
+
+    hidden = (layout.ENV_BITSTREAM, layout.ENV_BITSTREAM_DIR, layout.ENV_REMOTE_DIR, "SUDO_USER")
+    for name in ("ZYNPU_DEVICE", *hidden):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(folder))
+    monkeypatch.chdir(folder)
+
+
+def test_auto_device_is_sim_without_a_board(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     from zynpu.device.select import auto_device_name
 
-    monkeypatch.delenv("ZYNPU_DEVICE", raising=False)
+    no_deployment(monkeypatch, tmp_path)
     sys.modules.pop("pynq", None)
     assert auto_device_name() == "sim"
     monkeypatch.setenv("ZYNPU_DEVICE", "ref")
@@ -69,12 +79,10 @@ def test_auto_device_is_board_with_pynq_and_a_bitstream(monkeypatch: pytest.Monk
     from zynpu.device.select import auto_device_name
 
     pytest.importorskip("pynq", reason="real pynq not installed")
-    monkeypatch.delenv("ZYNPU_DEVICE", raising=False)
+    no_deployment(monkeypatch, tmp_path)
     bit = tmp_path / "zynpu.bit"
     bit.write_bytes(b"\0")
     monkeypatch.setenv("ZYNPU_BITSTREAM", str(bit))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SUDO_USER", raising=False)
     assert auto_device_name() == "board"
     bit.unlink()
     assert auto_device_name() == "sim"
