@@ -254,9 +254,9 @@ def deploy(
 ) -> DeployReport:
     """Ship wheel (+ overlay, + tests, + notebooks) to the board and install the package if it changed.
 
-    The package goes into the deploy folder's lib/ (what hil and `zynpu board run` use) and, when
-    notebooks are deployed or `into_env` is set, into the board's Python environment too (what root's
-    Jupyter kernel imports). Notebooks go where the image's Jupyter serves them.
+    The package goes into the deploy folder's lib/ (what hil and `zynpu board run` use) and, with
+    `into_env` or when notebooks go to root's Jupyter (a sudo profile), into the board's Python
+    environment too (what that Jupyter's kernel imports). Notebooks go where the image's Jupyter serves them.
     """
     check_sudo(remote, env)
     items: list[Item] = []
@@ -272,7 +272,7 @@ def deploy(
         print(f"deploying to {remote.target}:{report.remote_dir}")
         sync(remote, report.remote_dir, items, report)
         report.installed = install(remote, env, report.remote_dir, wheel, into_env=False)
-        if into_env or notebooks_dir is not None:
+        if into_env or (notebooks_dir is not None and env.sudo):  # root's Jupyter imports from the env
             report.installed |= install(remote, env, report.remote_dir, wheel, into_env=True)
         if notebooks_dir is not None:
             folder = install_notebooks(remote, env, report.remote_dir, notebooks_dir, root, report)
