@@ -39,6 +39,37 @@ def register(subparsers: Any) -> None:
         "pytest_args", nargs=argparse.REMAINDER, help="-- PYTEST_ARGS (default: tests --target board)"
     )
     hil.set_defaults(func=_hil)
+    _register_doctor(commands)
+
+
+def _register_doctor(commands: Any) -> None:
+    doctor = commands.add_parser(
+        "doctor", help="check a board: image, Python, pynq, sudo, CMA, deployed bitstream, clocks"
+    )
+    _connection_args(doctor)
+    doctor.set_defaults(func=_doctor)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """Print one line per check with its fix; exit 1 when a check fails (warnings do not)."""
+    import json
+
+    from zynpu.hw.manifest import DEFAULT_MANIFEST_PATH
+
+    from .deploy import resolve_remote_dir
+    from .doctor import diagnose
+    from .remote import Remote
+
+    expected = json.loads(DEFAULT_MANIFEST_PATH.read_text())
+    with Remote(_target(args)) as remote:
+        remote_dir = resolve_remote_dir(remote, args.remote_dir)
+        checks = diagnose(remote, _env(args), _image(args), args.board, remote_dir, expected)
+    for check in checks:
+        print(check.line())
+    failed = [c.name for c in checks if not c.ok and not c.warning]
+    fix = f"; fix {', '.join(failed)}" if failed else ""
+    print(f"doctor: {len(checks) - len(failed)} of {len(checks)} fine{fix}")
+    return 1 if failed else 0
 
 
 def _connection_args(parser: argparse.ArgumentParser) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -87,6 +88,21 @@ def test_deploy_and_hil_on_the_kria_pynq_twin(checkout: Path, tmp_path: Path, ca
         assert board(["deploy", *argv]) == 0  # unchanged: nothing copied, nothing installed
         assert "0 copied" in capfd.readouterr().out
 
+        # The doctor reads the same board: versions, sudo, the deployed overlay, CMA and clock.
+        code = board(["doctor", *twin.connection(), "--board", "kv260"])
+        out = capfd.readouterr().out
+        assert "ok   python: Python 3.10." in out and "ok   pynq: pynq 3.0.1" in out, out
+        assert "ok   sudo: passwordless" in out
+        assert "ok   bitstream: " in out and "matches its manifest, built from this RTL" in out
+        cma = re.search(r"^CmaTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text(), re.M)
+        cma_mb = int(cma.group(1)) // 1024 if cma else 0
+        assert f"cma: CMA pool {cma_mb} MB" in out
+        hwh_clock = re.search(
+            r'NAME="PCW_ACT_FPGA0_PERIPHERAL_FREQMHZ" VALUE="([0-9.]+)"', (overlay / "zynpu.hwh").read_text()
+        )
+        assert hwh_clock and f"pl_clk0 {float(hwh_clock.group(1))} MHz in the .hwh, 250.0 MHz targeted" in out
+        assert code == (0 if cma_mb >= 256 else 1)
+
         junit = tmp_path / "junit.xml"
         code = board(["hil", *argv, "--junit-out", str(junit), "--",
                       "tests/device", "tests/deploy/remote_smoke", "--target", "board", "-q"])  # fmt: skip
@@ -104,7 +120,7 @@ def test_deploy_and_hil_on_the_kria_pynq_twin(checkout: Path, tmp_path: Path, ca
         assert code == 0, capfd.readouterr().out[-3000:]
 
 
-def test_sudo_with_a_password_stops_with_the_sudoers_line(checkout: Path) -> None:
+def test_sudo_with_a_password_stops_with_the_sudoers_line(checkout: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     with image_twin("pynq", "zynpu-twin-xilinx", image_root(), nopasswd=False) as twin:
         argv = [*twin.connection(), "--board", "zcu104", "--source", str(checkout), "--no-bitstream"]
         with pytest.raises(UserError) as caught:
@@ -112,3 +128,7 @@ def test_sudo_with_a_password_stops_with_the_sudoers_line(checkout: Path) -> Non
         message = str(caught.value)
         assert "echo 'zynpu-twin-xilinx ALL=(ALL) NOPASSWD: ALL' | sudo tee /etc/sudoers.d/zynpu" in message
         assert not (twin.home / "zynpu").exists(), "nothing may be copied before sudo works"
+        assert board(["doctor", *twin.connection(), "--board", "zcu104"]) == 1
+        out = capsys.readouterr().out
+        assert "FAIL sudo: " in out and "zynpu-twin-xilinx ALL=(ALL) NOPASSWD: ALL" in out
+        assert "FAIL bitstream: no deployed overlay" in out
