@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -134,7 +135,7 @@ def build_image_root(root: Path) -> Path:
 def image_user(name: str, home: Path, *, nopasswd: bool) -> Iterator[str]:
     """A login user with a home, an unusable password, and a sudo rule; removed afterwards."""
     sudoers = Path("/etc/sudoers.d") / f"{name}"
-    subprocess.run(["userdel", name], capture_output=True, timeout=30)  # a leftover of a killed run
+    subprocess.run(["userdel", "-f", name], capture_output=True, timeout=30)  # a leftover of a killed run
     run("useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/bin/bash", name)
     try:
         run("usermod", "-p", "*", name)  # no password works, but the account is not locked (sshd)
@@ -149,7 +150,10 @@ def image_user(name: str, home: Path, *, nopasswd: bool) -> Iterator[str]:
         yield name
     finally:
         sudoers.unlink(missing_ok=True)
-        subprocess.run(["userdel", name], capture_output=True, timeout=30)
+        for _ in range(20):  # sshd's session processes may still be exiting
+            if subprocess.run(["userdel", "-f", name], capture_output=True, timeout=30).returncode in (0, 6):
+                break
+            time.sleep(0.25)
         shutil.rmtree(home, ignore_errors=True)
 
 
