@@ -23,7 +23,7 @@ from pathlib import Path
 from zynpu.errors import UserError
 
 from .image import sudoers_line
-from .layout import POINTER_NAME
+from .layout import OVERLAY_DIR, POINTER_NAME
 from .remote import Remote, RemoteEnv, sha256_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -136,7 +136,8 @@ def bitstream_items(folder: Path) -> list[Item]:
     from zynpu.overlays.bitstream import load_bitstream
 
     bitstream = load_bitstream(folder)
-    return [Item(p, f"overlay/{p.name}") for p in (bitstream.bit, bitstream.hwh, bitstream.manifest_path)]
+    files = (bitstream.bit, bitstream.hwh, bitstream.manifest_path)
+    return [Item(p, f"{OVERLAY_DIR}/{p.name}") for p in files]
 
 
 def test_items(root: Path = REPO_ROOT) -> list[Item]:

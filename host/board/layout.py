@@ -39,7 +39,7 @@ def login_home(environ: Mapping[str, str] = os.environ) -> Path:
             return Path(pwd.getpwnam(user).pw_dir)
         except KeyError:
             pass
-    return Path.home()
+    return Path(environ["HOME"]) if environ.get("HOME") else Path.home()
 
 
 def bitstream_candidates(environ: Mapping[str, str] = os.environ, cwd: Path | None = None) -> list[Path]:
