@@ -149,7 +149,10 @@ class BoardChannel(DmaChannel):
         return int(self._owner.dma_read(self._base + R.DMASR))
 
     def transfer(self, buffer: Buffer, start: int = 0, nbytes: int = 0) -> None:
-        if self.status() & R.SR_HALTED:
+        status = self.status()
+        if status & R.SR_ERRORS:
+            self._owner.reset_dma()  # PG021: only a reset leaves an error halt
+        elif status & R.SR_HALTED:
             self._owner.start_channel(self)
         try:
             self._channel.transfer(buffer, start=start, nbytes=nbytes)
