@@ -195,3 +195,21 @@ def test_deployed_bitstream_opens_as_the_board_device(tmp_path: Path, monkeypatc
     device = board_device.BoardDevice(download=False)
     assert Path(device.overlay.bitfile_name) == tmp_path / "deploy" / "overlay" / "zynpu.bit"
     assert Npu(device).identity["ID"] == MANIFEST.id_magic
+
+
+def test_pynq_dma_driver_sees_the_pg021_states(tmp_path: Path) -> None:
+    overlay, _ = open_twin(tmp_path, zynpu_hwh(VLNV))
+    device = overlay.npu.device
+    send, recv = overlay.axi_dma_0.sendchannel, overlay.axi_dma_0.recvchannel
+    # pynq's constructor set RS; PG021's Idle reads 0 until a transfer completes (pynq's first-transfer flag).
+    assert send.running and recv.running and not send.idle and not send.error
+    send.stop()  # RS=0 with nothing in flight: halted at once
+    assert not send.running
+    device.reset_dma()  # DMACR.Reset (both channels back to halted), then RS on both, all bounded
+    assert send.running and recv.running
+    rng = np.random.default_rng(9)
+    x = rng.integers(-128, 128, (2, 32), dtype=np.int8)
+    w = rng.integers(-128, 128, (16, 32), dtype=np.int8)
+    npu = overlay.npu
+    np.testing.assert_array_equal(npu.matmul(x, npu.load_weights(w)), reference.matmul(x, w))
+    assert send.idle and recv.idle and recv.transferred == 2 * 16 * 4
