@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import pytest
 
-DEFAULT_TARGETS = "sim,ref,twin"
-KNOWN_TARGETS = ("sim", "ref", "twin", "board")
+from zynpu.device.select import NPU_DEVICES
+
+# The NPU devices of the registry, plus `twin`: the board adapter over the real pynq package on a
+# simulated AXI DMA and tile (skipped where pynq is not installed).
+KNOWN_TARGETS = (*NPU_DEVICES, "twin")
+DEFAULT_TARGETS = ",".join(t for t in KNOWN_TARGETS if t != "board")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -32,6 +32,10 @@ class OverlayMismatch(UserError):
     """The overlay lacks the tile or the DMA, or they cannot be paired; the message lists what it has."""
 
 
+class NoPynqError(UserError, RuntimeError):
+    """`--device board` where pynq cannot be imported: not a board, or not its Python environment."""
+
+
 def default_bitstream() -> Path:
     """Where `zynpu board deploy` put the bitstream (see zynpu.board.layout)."""
     return deployed_bitstream()
@@ -205,8 +209,8 @@ class BoardDevice(Device):
         try:
             import pynq
         except ImportError as error:
-            raise RuntimeError(
-                "the board device needs pynq (a PYNQ image on a Zynq board); use --device sim here"
+            raise NoPynqError(
+                "the board device needs pynq (a PYNQ image on a Zynq board); use --device sim or ref here"
             ) from error
         self._pynq = pynq
         self.manifest = manifest or load_manifest()

@@ -85,4 +85,5 @@ def test_auto_device_is_board_with_pynq_and_a_bitstream(monkeypatch: pytest.Monk
     monkeypatch.setenv("ZYNPU_BITSTREAM", str(bit))
     assert auto_device_name() == "board"
     bit.unlink()
-    assert auto_device_name() == "sim"
+    with pytest.warns(RuntimeWarning, match="FALLING BACK TO THE RTL SIMULATOR"):
+        assert auto_device_name() == "sim"  # on a board: never silently
