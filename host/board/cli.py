@@ -1,4 +1,4 @@
-"""`zynpu board deploy|run|hil`: the board over SSH, from a laptop or a CI runner."""
+"""`zynpu board deploy|run|hil|doctor`: the board over SSH, from a laptop or a CI runner."""
 
 from __future__ import annotations
 
@@ -58,13 +58,13 @@ def _doctor(args: argparse.Namespace) -> int:
 
     from zynpu.hw.manifest import DEFAULT_MANIFEST_PATH
 
-    from .deploy import resolve_remote_dir
     from .doctor import diagnose
     from .remote import Remote
 
     expected = json.loads(DEFAULT_MANIFEST_PATH.read_text())
-    with Remote(_target(args)) as remote:
-        remote_dir = resolve_remote_dir(remote, args.remote_dir)
+    with Remote(_target(args)) as remote:  # changes nothing on the board (not even the deploy folder)
+        _, where, _ = remote.run(f"cd -- {shlex.quote(args.remote_dir)} 2>/dev/null && pwd", stream=False)
+        remote_dir = where.strip() or args.remote_dir
         checks = diagnose(remote, _env(args), _image(args), args.board, remote_dir, expected)
     for check in checks:
         print(check.line())
