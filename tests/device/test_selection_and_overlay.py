@@ -11,6 +11,7 @@ from device_helpers import random_int8
 
 from zynpu.device import open_device
 from zynpu.device.select import device_name
+from zynpu.errors import UserError
 
 
 def test_environment_chooses_the_device(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,7 +36,7 @@ def test_pynq_is_imported_only_for_the_board(monkeypatch: pytest.MonkeyPatch, tm
             open_device("board")
     else:  # pynq is here but nothing was deployed: the error lists where it looked
         no_deployment(monkeypatch, tmp_path)
-        with pytest.raises(FileNotFoundError, match=f"no deployed zynpu.bit .*{tmp_path}/zynpu/overlay"):
+        with pytest.raises(UserError, match=f"no deployed zynpu.bit .*{tmp_path}/zynpu/overlay"):
             open_device("board")
 
 
