@@ -27,7 +27,9 @@ def _open(target: str) -> Device:
 
 def _open_twin() -> Device:
     """The board adapter over the real pynq package on the twin device (tests/device/real_pynq.py)."""
+    import atexit
     import importlib
+    import shutil
     import tempfile
     from pathlib import Path
 
@@ -40,7 +42,9 @@ def _open_twin() -> Device:
 
     manifest = load_manifest()
     driver = importlib.import_module("zynpu.overlays.pynq_driver")
-    bit = overlay_files(Path(tempfile.mkdtemp(prefix="zynpu-twin-")), zynpu_hwh(manifest.raw["vlnv"]))
+    folder = Path(tempfile.mkdtemp(prefix="zynpu-twin-overlay-"))
+    atexit.register(shutil.rmtree, folder, True)
+    bit = overlay_files(folder, zynpu_hwh(manifest.raw["vlnv"]))
     overlay = driver.ZynpuOverlay(str(bit), download=False, device=TwinDevice(manifest))
     return BoardDevice(manifest=manifest, overlay=overlay)
 
