@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "zynpu.roofline_cli",
     "zynpu.model.cli",
     "zynpu.agent.cli",
+    "zynpu.serve.cli",
 )
 
 

