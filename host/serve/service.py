@@ -87,6 +87,10 @@ class Service:
         """Queue the completion; `emit` gets its pieces and `done` its outcome (both on the worker)."""
 
         def run(job: Job) -> None:
+            if job.cancelled():  # the client left while the request waited: the NPU never sees it
+                self.metrics.count("cancelled")
+                done(decode.Outcome("cancelled", len(p.prompt), 0))
+                return
             rec = self.metrics.begin(p.rid, len(p.prompt))
 
             def counted(kind: str, value: Any) -> None:
