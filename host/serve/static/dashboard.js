@@ -29,15 +29,16 @@ function drawChart() {
   ctx.strokeStyle = "#3b82f6";
   ctx.lineWidth = 2;
   ctx.beginPath();
+  const n = tpsHistory.length;
   tpsHistory.forEach((v, i) => {
-    const x = (i / (HISTORY - 1)) * c.width;
+    const x = c.width - ((n - 1 - i) / (HISTORY - 1)) * c.width;  // newest at the right edge
     const y = c.height - (v / max) * (c.height - 8) - 4;
     if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
   });
   ctx.stroke();
   ctx.fillStyle = "#56607a";
   ctx.font = "20px system-ui";
-  ctx.fillText(`max ${max.toFixed(1)}`, 6, 22);
+  ctx.fillText(`max ${max.toFixed(1)} tokens/s, last ${(HISTORY * POLL_MS) / 1000} s`, 6, 22);
 }
 
 function renderNpu(s) {
