@@ -34,6 +34,12 @@ def _decode(args: argparse.Namespace) -> dict[str, Any]:
     return run(model=args.model, device_name=args.device, tokens=args.tokens, board=args.board)
 
 
+def _serve(args: argparse.Namespace) -> dict[str, Any]:
+    from ..serve.bench import run
+
+    return run(model=args.model or "tiny", device=args.device or "sim")
+
+
 BENCHES: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = {
     "tile": ("decode stream efficiency and prefill MAC utilization, from RTL simulation", _tile),
     "device": ("simulator speed vs cocotb, and the Python driver's overhead", _device),
@@ -42,6 +48,7 @@ BENCHES: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] =
         "transformer decode on the NPU: tokens/s, cycles and bytes per token, roofline error",
         _decode,
     ),
+    "serve": ("zynpu serve at 1/2/4 clients: time to first token, tokens/s, queue rejections", _serve),
 }
 
 
