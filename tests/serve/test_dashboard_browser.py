@@ -56,6 +56,7 @@ def _number(driver: object, element_id: str) -> float:
     return float(text) if text not in ("", "–") else float("nan")
 
 
+@pytest.mark.slow  # a browser start, an agent session and three completions on the ref tile: ~30 s here
 def test_dashboard_moves_while_a_completion_runs(browser: object, tmp_path: Path) -> None:
     home = tmp_path / "agent"
     # One real agent session (host engine, quick) so the sessions panel has a trace timeline.
