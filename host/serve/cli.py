@@ -14,11 +14,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     key = api_key(args.host, args.api_key_file)  # checked before minutes of model loading
     configure_logging(args.log_level)
     service = load_service(args.model, args.device, args.max_queue)
-    app = build_app(service, key, Dashboard(service, args.agent_home))
+    dashboard = Dashboard(service, args.agent_home)
+    host = None
+    if args.radio != "none":
+        from zynpu.serve.agent_host import AgentHost, open_radio
+
+        host = AgentHost(service, open_radio(args.radio), dashboard.home, args.udp_port, args.peer)
+        dashboard.radio = host.radio
+        print(f"zynpu serve: the agent wakes on UDP port {host.port} of the ESP32 ({args.radio})", flush=True)
+    app = build_app(service, key, dashboard)
     where = f"[{args.host}]" if ":" in args.host else args.host
     print(f"zynpu serve: {args.model} on {args.device}; dashboard http://{where}:{args.port}/, "
           f"API http://{where}:{args.port}/v1", flush=True)
-    make_server(app, args.host, args.port, args.log_level).run()
+    try:
+        make_server(app, args.host, args.port, args.log_level).run()
+    finally:
+        if host is not None:
+            host.close()
     return 0
 
 
@@ -40,5 +52,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--api-key-file", help="file holding the API key (else $ZYNPU_API_KEY)")
     p.add_argument("--agent-home", help="agent store and traces shown on the dashboard "
                    "(default $ZYNPU_AGENT_HOME or ~/.cache/zynpu/agent)")
+    p.add_argument("--radio", default="none",
+                   help="none (default), sim, or the ESP32's spidev path: the agent then runs in this "
+                   "process, woken by datagrams, on the same NPU queue")
+    p.add_argument("--udp-port", type=int, default=0,
+                   help="with --radio: UDP port on the ESP32 (default any)")
+    p.add_argument("--peer", default="127.0.0.1",
+                   help="with --radio: the only host the agent's udp_send reaches")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.set_defaults(func=cmd_serve)

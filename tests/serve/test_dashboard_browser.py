@@ -1,10 +1,12 @@
 """The dashboard in a real headless Chromium (Debian's `chromium` + `chromium-driver`, driven by selenium
 through the system chromedriver): it loads without console errors, its numbers move while a completion
-runs on the NPU (ref device: the tile's counters), and a screenshot lands in results/."""
+runs on the NPU (ref device: the tile's counters), a datagram through the simulated ESP32 wakes the
+agent inside the server and its session and the radio link show up, and a screenshot lands in results/."""
 
 from __future__ import annotations
 
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +17,7 @@ import pytest
 openai = pytest.importorskip("openai")
 webdriver = pytest.importorskip("selenium.webdriver")
 
-from zynpu.cli import main as zynpu_main  # noqa: E402
+from zynpu.serve.agent_host import AgentHost, open_radio  # noqa: E402
 from zynpu.serve.app import build_app  # noqa: E402
 from zynpu.serve.dashboard import Dashboard  # noqa: E402
 from zynpu.serve.server import load_service, running  # noqa: E402
@@ -59,19 +61,31 @@ def _number(driver: object, element_id: str) -> float:
 @pytest.mark.slow  # a browser start, an agent session and three completions on the ref tile: ~30 s here
 def test_dashboard_moves_while_a_completion_runs(browser: object, tmp_path: Path) -> None:
     home = tmp_path / "agent"
-    # One real agent session (host engine, quick) so the sessions panel has a trace timeline.
-    task = ["agent", "run", "what is the temperature", "--device", "numpy", "--home", str(home)]
-    assert zynpu_main(task) == 0
     service = load_service("tiny", "ref", max_queue=2)
+    agent = AgentHost(service, open_radio("sim"), home)
     driver = browser
-    with running(build_app(service, dashboard=Dashboard(service, home))) as url:
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    peer.settimeout(60)
+    with running(build_app(service, dashboard=Dashboard(service, home, radio=agent.radio))) as url:
         driver.get(f"{url}/")  # type: ignore[attr-defined]
         deadline = time.monotonic() + 20
         while not driver.find_element("id", "status").text.startswith("updated"):  # type: ignore[attr-defined]
             assert time.monotonic() < deadline, "the dashboard never drew the server's stats"
             time.sleep(0.1)
         assert "tiny on ref" in driver.find_element("id", "model").text  # type: ignore[attr-defined]
-        assert driver.find_elements("css selector", "#sessions .bar")  # type: ignore[attr-defined]
+
+        # A datagram through the simulated ESP32 wakes the agent; it runs on the server's NPU queue.
+        peer.sendto(b"what is the board temperature?", ("127.0.0.1", agent.port))
+        reply, _ = peer.recvfrom(2048)
+        assert reply.startswith(b"temp")
+        deadline = time.monotonic() + 20
+        while not driver.find_elements("css selector", "#sessions .bar"):  # type: ignore[attr-defined]
+            assert time.monotonic() < deadline, "the agent's session never appeared"
+            time.sleep(0.1)
+        assert "udp" in driver.find_element("id", "sessions").text  # type: ignore[attr-defined]
+        radio_text = driver.find_element("id", "radio-table").text  # type: ignore[attr-defined]
+        assert "messages received" in radio_text
         cycles0 = _number(driver, "npu-cycles")
 
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
@@ -95,6 +109,8 @@ def test_dashboard_moves_while_a_completion_runs(browser: object, tmp_path: Path
         driver.save_screenshot(str(RESULTS / "serve-dashboard.png"))  # type: ignore[attr-defined]
         logs = driver.get_log("browser")  # type: ignore[attr-defined]
         cycles1 = _number(driver, "npu-cycles")
+    agent.close()
+    peer.close()
     service.worker.close()
 
     assert not [e for e in logs if e["level"] == "SEVERE"], logs
