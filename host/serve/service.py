@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,8 @@ from zynpu.serve.worker import Job, NpuWorker
 
 MODELS = ("tiny", "gemma3-270m")
 MAX_CONTEXT = 2048  # KV cache positions per completion (Gemma's 32k would not fit the board's DDR budget)
+ANSWER_CHARS = 256  # the longest text answer under tool_choice=auto (max_tokens still bounds it)
+CONSTRAINTS_KEPT = 16  # tool sets whose token masks stay cached (least recently used go first)
 
 
 @dataclass
@@ -47,14 +50,19 @@ class Service:
         self.worker = NpuWorker(max_queue)
         self.metrics = Metrics(llm.model)
         self.created = int(time.time())
-        self._constraints: dict[str, TokenConstraint] = {}
+        self._constraints: OrderedDict[str, TokenConstraint] = OrderedDict()
 
-    def constraint(self, registry: Any, allow_answer: bool, answer_len: int) -> TokenConstraint:
-        """Cached per tool set: a grammar's per-state token masks are worth keeping across requests."""
-        key = json.dumps([registry.schemas(), allow_answer, answer_len], sort_keys=True)
-        if key not in self._constraints:
-            grammar = Grammar(registry, answer_len, allow_answer=allow_answer)
+    def constraint(self, registry: Any, allow_answer: bool) -> TokenConstraint:
+        """Cached per tool set: a grammar's per-state token masks are worth keeping across requests,
+        but only for a few tool sets, so clients cannot grow the cache without bound."""
+        key = json.dumps([registry.schemas(), allow_answer], sort_keys=True)
+        if key in self._constraints:
+            self._constraints.move_to_end(key)
+        else:
+            grammar = Grammar(registry, ANSWER_CHARS, allow_answer=allow_answer)
             self._constraints[key] = TokenConstraint(grammar, self.llm.texts)
+            while len(self._constraints) > CONSTRAINTS_KEPT:
+                self._constraints.popitem(last=False)
         return self._constraints[key]
 
     def prepare(self, req: ChatRequest) -> Prepared:
@@ -74,7 +82,7 @@ class Service:
                 f"max_tokens asks for {req.max_tokens or 1} more", "messages", "context_length_exceeded")
         max_tokens = req.max_tokens or room
         if schemas:
-            constraint = self.constraint(registry, allow_answer, max(1, min(max_tokens, 256)))
+            constraint = self.constraint(registry, allow_answer)
             if max_tokens < constraint.min_tokens():
                 raise bad_request(f"max_tokens={max_tokens} cannot hold the shortest valid tool call or "
                                   f"answer ({constraint.min_tokens()} tokens)", "max_tokens")
