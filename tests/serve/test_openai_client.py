@@ -260,3 +260,36 @@ def test_a_client_that_disconnects_mid_stream_stops_the_tile() -> None:
     service.worker.close()
     rec = service.metrics.recent[0]
     assert rec["finish_reason"] == "cancelled" and rec["completion_tokens"] < 8, rec
+
+
+def test_malformed_bodies_never_crash_the_server(live: Live) -> None:
+    """Random JSON in every field: each answer is a 200 or an OpenAI-shaped 4xx, never a 500."""
+    import urllib.error
+    import urllib.request
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    junk = st.recursive(st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=True)
+                        | st.text(max_size=8), lambda c: st.lists(c, max_size=3)
+                        | st.dictionaries(st.text(max_size=6), c, max_size=3), max_leaves=6)
+    # max_tokens is always small or junk, so the bodies that happen to be valid stay quick to answer.
+    fields = st.fixed_dictionaries({"max_tokens": st.integers(1, 3) | junk}, optional={
+        "model": st.just("tiny") | junk, "messages": st.just(ASK_TEMP) | junk,
+        "temperature": junk, "top_p": junk, "seed": junk, "stop": junk, "stream": junk, "tools": junk,
+        "tool_choice": junk, "n": junk, "stream_options": junk})
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(body=fields)
+    def check(body: dict) -> None:
+        req = urllib.request.Request(f"{live.url}/v1/chat/completions", data=json.dumps(body).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                assert r.status == 200
+                r.read()
+        except urllib.error.HTTPError as e:
+            assert e.code in (400, 404), (e.code, body)
+            assert set(json.loads(e.read())["error"]) == {"message", "type", "param", "code"}
+
+    check()
