@@ -94,7 +94,8 @@ def generate_text(
 
 class CallStream:
     """Splits a growing grammar output into OpenAI deltas: answer text, or a tool's name then its
-    argument JSON (the output's closing brace is held back until the grammar accepts)."""
+    argument JSON. The newest character is always held back (it may be the output's closing brace,
+    which is not part of the arguments), so the arguments are complete once the output is."""
 
     ANSWER, TOOL, ARGS = '{"answer":"', '{"tool":"', '","args":'
 
@@ -102,7 +103,7 @@ class CallStream:
         self.emit, self.text, self.sent, self.name = emit, "", 0, None
         self.args = ""
 
-    def feed(self, piece: str, done: bool) -> None:
+    def feed(self, piece: str) -> None:
         self.text += piece
         t = self.text
         if t.startswith(self.ANSWER):
@@ -120,7 +121,7 @@ class CallStream:
             if self.name is None:
                 self.name = rest[:q]
                 self.emit("tool_start", self.name)
-            self.args = rest[q + len(self.ARGS) : -1]  # the last char may be the output's closing brace
+            self.args = rest[q + len(self.ARGS) : -1]
             if len(self.args) > self.sent:
                 self.emit("tool_args", self.args[self.sent :])
                 self.sent = len(self.args)
@@ -174,5 +175,5 @@ def generate_call(
         n += 1
         pending.append(token)
         stream.emit("token", token)
-        stream.feed(constraint.texts[token] or "", g.accepts(state))
+        stream.feed(constraint.texts[token] or "")
     return Outcome("tool_calls" if stream.name is not None else "stop", len(prompt), n)

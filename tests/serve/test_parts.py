@@ -57,14 +57,14 @@ def test_call_stream_splits_name_and_arguments() -> None:
     events: list[tuple[str, str]] = []
     stream = decode.CallStream(lambda k, v: events.append((k, v)))
     text = '{"tool":"udp_send","args":{"port":9100,"text":"hi"}}'
-    for i, ch in enumerate(text):
-        stream.feed(ch, i == len(text) - 1)
+    for ch in text:
+        stream.feed(ch)
     assert events[0] == ("tool_start", "udp_send")
     assert "".join(v for k, v in events if k == "tool_args") == '{"port":9100,"text":"hi"}'
     events.clear()
     stream = decode.CallStream(lambda k, v: events.append((k, v)))
     for ch in '{"answer":"temp 47.5 C"}':
-        stream.feed(ch, False)
+        stream.feed(ch)
     assert "".join(v for _, v in events) == "temp 47.5 C"
 
 
