@@ -75,6 +75,8 @@ def _tool_calls(m: dict[str, Any], i: int) -> tuple[ToolCall, ...]:
     calls = m.get("tool_calls") or []
     if not isinstance(calls, list):
         raise bad_request("tool_calls must be a list", f"messages[{i}].tool_calls")
+    if len(calls) > 1:  # both models' formats hold one call per turn, and this server writes one
+        raise bad_request("one tool call per assistant message is supported", f"messages[{i}].tool_calls")
     out = []
     for j, c in enumerate(calls):
         param = f"messages[{i}].tool_calls[{j}]"
