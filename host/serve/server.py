@@ -55,6 +55,8 @@ def load_service(model: str = "tiny", device: str = "sim", max_queue: int = 8) -
         raise UserError(f"unknown model {model!r}; choose from {', '.join(MODELS)}")
     if device not in DEVICES:
         raise UserError(f"unknown device {device!r}; choose from {', '.join(DEVICES)}")
+    if max_queue < 0:
+        raise UserError(f"--max-queue must be 0 or more (requests that may wait), got {max_queue}")
     try:
         llm = load_llm(None if model == "tiny" else model, engine=device)
     except ModelLoadError as e:

@@ -39,7 +39,7 @@ def test_gemma_streams_and_calls_tools_through_the_server() -> None:
         assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
         r = client.chat.completions.create(
             model="gemma3-270m", messages=[{"role": "user", "content": "What is the power draw?"}],
-            tools=TOOLS, tool_choice="required", temperature=0, max_tokens=40)
+            tools=TOOLS, tool_choice="required", temperature=0, max_tokens=64)
         call = r.choices[0].message.tool_calls[0]
         assert call.function.name == "read_sensor"
         jsonschema.validate(json.loads(call.function.arguments), SCHEMA)
