@@ -26,11 +26,9 @@ def run(
 ) -> dict[str, Any]:
     from ..model.load import load
 
-    device = (
-        open_device(device_name, quiet=True) if (device_name or "sim") == "sim" else open_device(device_name)
-    )
+    device = open_device(device_name)  # a cold sim build shows its progress on stderr
     npu = Npu(device)
-    transformer, tokenizer = load(model or DEFAULT_MODEL, engine=npu, progress=False)
+    transformer, tokenizer = load(model or DEFAULT_MODEL, engine=npu)  # load progress on stderr
     cache = transformer.new_cache(len(tokenizer.encode(PROMPT)) + tokens + 1)
     ids = tokenizer.encode(PROMPT)
     logits = transformer.forward(np.asarray(ids), cache)
