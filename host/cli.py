@@ -50,6 +50,7 @@ EXAMPLES: dict[str, str] = {
     "agent serve": "zynpu agent serve --radio sim --max-events 3",
     "agent eval": "zynpu agent eval --device numpy --tasks 20 --json",
     "agent trace": "zynpu agent trace last",
+    "serve": "zynpu serve --model tiny --device numpy --port 8000",
 }
 
 

@@ -17,7 +17,6 @@ from typing import Any
 from zynpu.errors import UserError
 from zynpu.serve.service import MODELS, Service
 
-DEVICES = ("sim", "ref", "board", "numpy")
 KEY_ENV = "ZYNPU_API_KEY"
 
 
@@ -49,12 +48,13 @@ def api_key(host: str, key_file: str | None) -> str | None:
 
 def load_service(model: str = "tiny", device: str = "sim", max_queue: int = 8) -> Service:
     from zynpu.agent.llm import load_llm
+    from zynpu.device.select import ENGINES
     from zynpu.model.errors import ModelLoadError
 
     if model not in MODELS:
         raise UserError(f"unknown model {model!r}; choose from {', '.join(MODELS)}")
-    if device not in DEVICES:
-        raise UserError(f"unknown device {device!r}; choose from {', '.join(DEVICES)}")
+    if device not in ENGINES:
+        raise UserError(f"unknown device {device!r}; choose from {', '.join(ENGINES)}")
     if max_queue < 0:
         raise UserError(f"--max-queue must be 0 or more (requests that may wait), got {max_queue}")
     try:
