@@ -6,27 +6,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from zynpu.device import Device, open_device, pynq_shim
+from zynpu.device import Device, open_device
 from zynpu.npu import Npu
 
 from .device_helpers import stream_patterns
 
 
-def _open(target: str) -> tuple[Device, list[Device]]:
-    """The device the tests drive for `target`, and every device opened for it (to close, last first)."""
-    if target == "shim":
-        from zynpu.device.board import BoardDevice
-
-        backing = open_device("sim", quiet=True)
-        pynq = pynq_shim.install(backing)
-        try:
-            device = BoardDevice(overlay=pynq.Overlay("zynpu.bit"))
-        finally:
-            pynq_shim.uninstall()
-        device.backing = backing  # type: ignore[attr-defined]
-        return device, [backing, device]
-    device = open_device("sim", quiet=True) if target == "sim" else open_device(target)
-    return device, [device]
+def _open(target: str) -> Device:
+    if target == "twin":
+        return _open_twin()
+    return open_device("sim", quiet=True) if target == "sim" else open_device(target)
 
 
 class OpenDevices:
@@ -34,18 +23,15 @@ class OpenDevices:
 
     def __init__(self) -> None:
         self._by_target: dict[str, Device] = {}
-        self._opened: list[Device] = []
 
     def get(self, target: str) -> Device:
         if target not in self._by_target:
-            device, opened = _open(target)
-            self._opened += opened
-            self._by_target[target] = device
+            self._by_target[target] = _open(target)
         return self._by_target[target]
 
     def close(self) -> None:
-        while self._opened:
-            self._opened.pop().close()
+        for device in reversed(list(self._by_target.values())):
+            device.close()
         self._by_target.clear()
 
 
@@ -54,6 +40,30 @@ def open_devices() -> Iterator[OpenDevices]:
     devices = OpenDevices()
     yield devices
     devices.close()
+
+
+def _open_twin() -> Device:
+    """The board adapter over the real pynq package on the twin device (tests/device/real_pynq.py)."""
+    import atexit
+    import importlib
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    pytest.importorskip("pynq", reason="real pynq not installed (CI: Python 3.10, numpy 1.26, pynq 3.0.1)")
+    from zynpu.device.board import BoardDevice
+    from zynpu.device.pynq_twin import TwinDevice
+    from zynpu.tile.manifest import load_manifest
+
+    from ..real_pynq import overlay_files, zynpu_hwh
+
+    manifest = load_manifest()
+    driver = importlib.import_module("zynpu.overlays.pynq_driver")
+    folder = Path(tempfile.mkdtemp(prefix="zynpu-twin-overlay-"))
+    atexit.register(shutil.rmtree, folder, True)
+    bit = overlay_files(folder, zynpu_hwh(manifest.raw["vlnv"]))
+    overlay = driver.ZynpuOverlay(str(bit), download=False, device=TwinDevice(manifest))
+    return BoardDevice(manifest=manifest, overlay=overlay)
 
 
 @pytest.fixture
@@ -69,3 +79,4 @@ def device(target: str, open_devices: OpenDevices) -> Iterator[Device]:
 @pytest.fixture
 def npu(device: Device) -> Npu:
     return Npu(device, timeout=20.0)
+

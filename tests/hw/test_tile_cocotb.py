@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+pytest.importorskip("amaranth", reason="generates the RTL with Amaranth (pip install .[sim])")
+
 from zynpu.hw import spec
 
 from . import tile_sim

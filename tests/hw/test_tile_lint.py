@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("amaranth", reason="generates the RTL with Amaranth (pip install .[sim])")
+
 from zynpu.hw import manifest as hw_manifest
 from zynpu.hw import spec
 
