@@ -17,13 +17,12 @@ import pytest
 
 pytest.importorskip("fabric")
 
-from test_board_ssh import board
-
 from zynpu.board.junit import summarize
 from zynpu.errors import UserError
 from zynpu.overlays import bitstream as bs
 
 from .pynq_image import image_twin
+from .test_board_ssh import board
 
 pytestmark = pytest.mark.slow  # builds pynq's venv once (minutes), then ~1 min per run
 

@@ -249,7 +249,8 @@ def test_build_tcl_registers_the_board_store_and_takes_the_handoff_hwh(tmp_path:
     (impl / "zynpu_wrapper.bit").write_bytes(b"bit")
     params = flow.write_params(
         tmp_path / "p.tcl", HW,
-        {"board_file": OVERLAYS / "kv260" / "board.tcl", "allow_version_mismatch": 0, "project_dir": project,
+        {"board_file": flow.write_board_tcl(tmp_path / "board.tcl", "kv260"), "allow_version_mismatch": 0,
+         "project_dir": project,
          "out_dir": out, "report_dir": tmp_path / "reports", "verilog": tmp_path / "tile.v", "jobs": 2},
     )  # fmt: skip
     answers = r"""
