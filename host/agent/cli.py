@@ -153,8 +153,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from zynpu.agent.evaluate import evaluate
 
     llm = _llm(args)
-    report = evaluate(llm, args.tasks, args.seed, progress=args.progress and not args.json)
-    report["device"] = args.device or "sim"
+    report = evaluate(
+        llm,
+        args.tasks,
+        args.seed,
+        progress=args.progress and not args.json,
+        suite=args.suite,
+        device=args.device or "sim",
+    )
     if not args.per_task:
         report.pop("per_task")
     if args.json:
@@ -210,6 +216,18 @@ def _session_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--peer", default="127.0.0.1", help="the only host udp_send may reach")
 
 
+def _eval_suite_opts(p: argparse.ArgumentParser) -> None:
+    """Which task set `agent eval` runs (the honest one unless asked otherwise)."""
+    p.add_argument(
+        "--suite",
+        choices=("honest", "legacy"),
+        default="honest",
+        help="honest: evaldata/honest.json, wording and data training never saw (default); "
+        "legacy: the old in-distribution set",
+    )
+    p.set_defaults(tasks=120)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     agent = subparsers.add_parser(
         "agent", help="the tool-calling agent loop on the NPU (run, serve, eval, trace)"
@@ -243,6 +261,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--seed", type=int, default=1)
     ev.add_argument("--progress", action="store_true")
     ev.add_argument("--per-task", action="store_true", help="include every task's outcome")
+    _eval_suite_opts(ev)
     ev.set_defaults(func=cmd_eval)
 
     tr = sub.add_parser("trace", help="print a session's spans as a timeline")

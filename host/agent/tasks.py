@@ -193,6 +193,7 @@ class Task:
     event: dict[str, Any]
     world: World
     slots: dict[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()  # eval categories this task counts in (its intent when empty)
 
 
 def compact(obj: Any) -> str:
