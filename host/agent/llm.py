@@ -22,8 +22,11 @@ SHIPPED_MODEL = Path(__file__).parent / "model"
 ENGINE_NAMES = ("sim", "ref", "board", "numpy", "float")
 
 
-def make_engine(name: str) -> Any:
-    """`sim`/`ref`/`board`: the NPU driver on that device; `numpy`: the exact int8 host engine."""
+def make_engine(name: str | Any) -> Any:
+    """`sim`/`ref`/`board`: the NPU driver on that device; `numpy`: the exact int8 host engine; an
+    engine object (anything with load_weights/matmul) is used as it is."""
+    if not isinstance(name, str):
+        return name
     if name in ("sim", "ref", "board"):
         from zynpu.device import open_device
         from zynpu.npu import Npu
@@ -129,7 +132,7 @@ GEMMA = "gemma3-270m"
 GEMMA_TUNED = "gemma3-270m+lora"  # Gemma 3 270M with the shipped adapter merged before W8A8
 
 
-def _load_gemma(engine: str, adapter: Path | None) -> tuple[Any, Any]:
+def _load_gemma(engine: str | Any, adapter: Path | None) -> tuple[Any, Any]:
     """Gemma 3 270M from its GGUF; with an adapter, LoRA is merged into the float weights first, then
     SmoothQuant and W8A8 exactly as for the base model, so every linear layer runs on the NPU."""
     from zynpu.model.load import load_weights, resolve

@@ -18,9 +18,10 @@ MAX_EVENT_TEXT = 160
 
 
 def quote(value: Any) -> str:
-    """Compact ASCII JSON with `<|` escaped: data that can never close its segment or name a role."""
+    """Compact ASCII JSON with every `<` escaped: data that can never close its segment or spell any
+    model's special token (`<|eos|>`, Gemma's `<eos>`, `<start_of_turn>`, ...)."""
     text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
-    return text.replace("<|", "<\\u007c").replace("|>", "\\u007c>")
+    return text.replace("<", "\\u003c").replace("|>", "\\u007c>")
 
 
 def event_json(event: dict[str, Any]) -> str:

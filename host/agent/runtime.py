@@ -16,6 +16,7 @@ from typing import Any
 
 from zynpu.agent.hwtools import Backends, build_registry, check_result
 from zynpu.agent.llm import Llm, LlmSession
+from zynpu.agent.prompt import quote
 from zynpu.agent.store import Store
 from zynpu.agent.tools import ToolError, ToolRegistry
 from zynpu.agent.trace import SYSTEM, Tracer
@@ -180,11 +181,11 @@ class Agent:
     def _replay(self, sess: LlmSession, history: list[Any], event: dict[str, Any]) -> None:
         """Re-prefill a stored session's calls and results, then the new event."""
         fmt = self.llm.fmt
-        for m in history:
+        for m in history:  # stored outputs are quoted like any data before they are re-tokenized
             if m.role == "call":
-                sess.feed(fmt.written(json.dumps(m.content, separators=(",", ":"))))
+                sess.feed(fmt.written(quote(m.content)))
             elif m.role == "answer":
-                sess.feed(fmt.written(json.dumps({"answer": m.content}, separators=(",", ":"))))
+                sess.feed(fmt.written(quote({"answer": m.content})))
             elif m.role == "result":
                 sess.feed(fmt.result(m.content))
             elif m.role == "event":
