@@ -15,6 +15,7 @@ from typing import Any
 
 from zynpu.agent.hwtools import world_registry
 from zynpu.agent.llm import Llm
+from zynpu.agent.policy import Policy
 from zynpu.agent.runtime import Agent, Budgets
 from zynpu.agent.store import Store
 from zynpu.agent.tasks import Task, expected_action, task_set
@@ -57,7 +58,15 @@ def run_task(
         ("udp", ("127.0.0.1", 9)) if task.event["src"] == "udp" else (task.event["src"], None)
     )
     _, backends = world_registry(task.world, origin)
-    agent = Agent(llm, Store(":memory:"), tracer or Tracer(None), backends, budgets or Budgets())
+    # The model alone is measured here: every origin may call every tool (policy has its own tests).
+    agent = Agent(
+        llm,
+        Store(":memory:"),
+        tracer or Tracer(None),
+        backends,
+        budgets or Budgets(),
+        policy=Policy.trusting(),
+    )
     t0 = time.perf_counter()
     r = agent.handle(task.event, origin)
     error = judge(task, [s.output for s in r.steps], [s.result for s in r.steps])

@@ -22,13 +22,6 @@ VALUE = Annotated[str, MaxLen(32)]
 PORT = Annotated[int, Range(1024, 65535)]
 
 
-class Outbox(Protocol):
-    """Where the radio tools send: origin is ("udp", (host, port)), ("ble", None) or ("cli", None)."""
-
-    def send_udp(self, data: bytes, addr: tuple[str, int]) -> None: ...
-    def notify_ble(self, data: bytes) -> None: ...
-
-
 @dataclass
 class RecordingOutbox:
     """Keeps what would have been sent (training data, evals, `agent run` without a radio)."""

@@ -32,17 +32,6 @@ def event_json(event: dict[str, Any]) -> str:
     return quote(e)
 
 
-def render_tiny(event: dict[str, Any], steps: list[tuple[str, Any]]) -> str:
-    """The whole session as text for the tiny model (training and reading; the runtime tokenizes by
-    segment instead). `steps` holds (call text, result) pairs; a None result ends with the call."""
-    out = [BOS, EVENT, event_json(event)]
-    for call, result in steps:
-        out += [CALL, call]
-        if result is not None:
-            out += [RESULT, quote(result)]
-    return "".join(out)
-
-
 class PromptError(ValueError):
     """A data segment tokenized into a special token (it must not be able to)."""
 
