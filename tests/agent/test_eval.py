@@ -6,8 +6,8 @@ import pytest
 
 from zynpu.agent.evaluate import evaluate, judge
 from zynpu.agent.llm import Llm, load_llm
-from zynpu.agent.phrases import HeldOut, held_out
 from zynpu.agent.tasks import FRAMES, expected_action, run_oracle, task_set, training_frames
+from zynpu.agent.training.phrases import HeldOut, held_out
 
 
 def test_held_out_set_uses_other_frames_and_seed() -> None:
