@@ -25,7 +25,7 @@ import numpy as np
 from zynpu.agent.prompt import SPECIALS, TinyPrompt
 from zynpu.agent.tasks import run_oracle, task_set
 
-MODEL_DIR = Path(__file__).parent / "model"
+MODEL_DIR = Path(__file__).parents[1] / "model"  # the shipped folder, host/agent/model
 ARCH = {
     "hidden_size": 128,
     "intermediate_size": 384,
