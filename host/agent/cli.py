@@ -98,13 +98,25 @@ def _print_result(r: Any, as_json: bool) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     llm = _llm(args)
-    backends = _backends(args, llm)
+    backends = _backends(args, llm, outbox=_host_outbox())
     agent = _agent(args, llm, backends)
     r = agent.handle({"src": "cli", "text": args.task}, ("cli", None), session_id=args.session)
     _print_result(r, args.json)
-    for kind, addr, data in backends.outbox.sent:
-        print(f"  (would send over {kind} to {addr}: {data!r})", file=sys.stderr)
+    _print_sent(backends.outbox)
     return 0 if r.end_reason == "answer" else 1
+
+
+def _host_outbox() -> Any:
+    from zynpu.agent.hwtools import HostUdpOutbox
+
+    return HostUdpOutbox()
+
+
+def _print_sent(outbox: Any) -> None:
+    """What really went out (udp_send datagrams left through a host socket)."""
+    for kind, addr, data in outbox.sent:
+        if kind == "udp":
+            print(f"  (sent over udp to {addr[0]}:{addr[1]}: {data!r})", file=sys.stderr)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -147,7 +147,7 @@ class Agent:
             self._replay(sess, history[1:], event)
         self.store.append(row.id, "event", event)
         result = SessionResult(row.id, row.trace_id, "max_steps", None)
-        replies = 0
+        replies, sent_to = 0, []
         attrs = {
             "gen_ai.operation.name": "invoke_agent",
             "gen_ai.provider.name": SYSTEM,
@@ -184,8 +184,14 @@ class Agent:
                     break
                 rec.result = self._tool(registry, rec.parsed, root, row.id, row.trace_id)
                 replies += rec.parsed["tool"] in REPLY_TOOLS and not _failed(rec.result)
+                if rec.parsed["tool"] == "udp_send" and not _failed(rec.result):
+                    sent_to.append(f"{self.backends.peer_host}:{rec.parsed['args']['port']}")
                 self.store.append(row.id, "result", rec.result)
                 sess.feed(fmt.result(rec.result))
+            if result.end_reason == "answer" and sent_to:
+                # Report what happened (the peer host the datagram really went to), whatever the
+                # model wrote or the request named.
+                result.answer = "sent to " + ", ".join(sent_to)
             result.seconds = time.monotonic() - t_start
             root.set(
                 **{

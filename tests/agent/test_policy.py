@@ -206,3 +206,37 @@ def test_a_bad_memory_setting_is_refused(tmp_path: Path, memory: str) -> None:
     (tmp_path / "p.json").write_text(json.dumps(cfg))
     with pytest.raises(UserError, match="memory must be"):
         load_policy(tmp_path / "p.json")
+
+
+def test_the_answer_reports_where_a_datagram_really_went(tmp_path: Path) -> None:
+    """Issue 18: "send 'hi' to 10.0.0.5 port P" goes to the peer host only, and the answer says so,
+    not what the request named or what the model wrote."""
+    from zynpu.agent.hwtools import HostUdpOutbox
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(5)
+    port = listener.getsockname()[1]
+    outbox = HostUdpOutbox()
+    model = ScriptedModel(call("udp_send", port=port, text="hi"), {"answer": f"sent to 10.0.0.5:{port}"})
+    agent = Agent(model, Store(tmp_path / "a.db"), Tracer(None), Backends(outbox=outbox))  # type: ignore[arg-type]
+    try:
+        r = agent.handle({"src": "cli", "text": f"send 'hi' to 10.0.0.5 port {port}"}, ("cli", None))
+        data, _ = listener.recvfrom(64)
+    finally:
+        listener.close()
+        outbox.close()
+    assert data == b"hi" and (r.end_reason, r.answer) == ("answer", f"sent to 127.0.0.1:{port}")
+    assert agent.store.session(r.session_id).answer == f"sent to 127.0.0.1:{port}"  # type: ignore[union-attr]
+
+
+def test_no_ble_on_the_host_is_an_error_not_a_pretend_success(tmp_path: Path) -> None:
+    from zynpu.agent.hwtools import HostUdpOutbox
+
+    outbox = HostUdpOutbox()
+    model = ScriptedModel(call("ble_notify", text="hi"), {"answer": "done"})
+    agent = Agent(model, Store(tmp_path / "a.db"), Tracer(None), Backends(outbox=outbox))  # type: ignore[arg-type]
+    r = agent.handle({"src": "cli", "text": "notify my phone"}, ("cli", None))
+    outbox.close()
+    assert r.steps[0].result == {"error": "no BLE radio on this host: nothing was notified"}
+    assert outbox.sent == []
