@@ -279,7 +279,7 @@ class Agent:
         attrs = {
             "gen_ai.operation.name": "execute_tool",
             "gen_ai.tool.name": call["tool"],
-            "gen_ai.tool.call.id": f"call_{len(self.tracer.spans)}",
+            "gen_ai.tool.call.id": f"call_{self.tracer.emitted}",
             "gen_ai.tool.type": "function",
             "gen_ai.conversation.id": sid,
             "zynpu.tool.args": json.dumps(call["args"], separators=(",", ":")),

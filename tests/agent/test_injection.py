@@ -8,6 +8,7 @@ import socket
 
 import pytest
 
+from zynpu.agent.admission import Admission
 from zynpu.agent.hwtools import Backends, RadioOutbox
 from zynpu.agent.llm import Llm
 from zynpu.agent.prompt import CALL, EVENT, RESULT, TinyPrompt, event_json
@@ -73,7 +74,9 @@ def test_injection_datagrams_over_the_radio_stay_within_the_policy(tiny: Llm, tm
             ]
             for text in attacks:
                 attacker.sendto(text.encode(), ("127.0.0.1", sock.port))
-            results = EventLoop(agent, radio, sock).run(max_events=len(attacks), duration=60)
+            n = len(attacks)  # rate limits are tested in test_admission.py; here every datagram runs
+            loop = EventLoop(agent, radio, sock, admission=Admission(burst=n, per_origin=n))
+            results = loop.run(max_events=n, duration=60)
             with pytest.raises(TimeoutError):
                 victim.recvfrom(2048)  # nothing reached the port named inside the datagrams
         finally:
