@@ -41,7 +41,7 @@ class EventLoop:
     poll: float = 0.05
     resume: bool = False  # a later event from the same origin continues that origin's session
     admission: Admission = field(default_factory=Admission)
-    drain: int = 64  # events pulled from the radio before the queue is served (under a flood)
+    drain: int = 1024  # arrivals pulled (cheaply: admission only) before the queue is served
 
     def wakes(self, deadline: float) -> Iterator[Wake | None]:
         """Events in arrival order until `deadline` (monotonic); None whenever the radio was idle."""

@@ -34,6 +34,12 @@ def _decode(args: argparse.Namespace) -> dict[str, Any]:
     return run(model=args.model, device_name=args.device, tokens=args.tokens, board=args.board)
 
 
+def _agent(args: argparse.Namespace) -> dict[str, Any]:
+    from ..agent.bench import run
+
+    return run(device=args.device or "numpy")
+
+
 BENCHES: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = {
     "tile": ("decode stream efficiency and prefill MAC utilization, from RTL simulation", _tile),
     "device": ("simulator speed vs cocotb, and the Python driver's overhead", _device),
@@ -42,6 +48,7 @@ BENCHES: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] =
         "transformer decode on the NPU: tokens/s, cycles and bytes per token, roofline error",
         _decode,
     ),
+    "agent": ("agent under a 500-datagram flood: the other sender's wait, drops, memory, tokens/s", _agent),
 }
 
 

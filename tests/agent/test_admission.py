@@ -52,3 +52,14 @@ def test_the_boards_own_events_are_not_rate_limited() -> None:
     adm = Admission(rate=0.0, burst=1, per_origin=100, clock=lambda: 0.0)
     assert all(adm.offer(wake(("timer", None))) for _ in range(10))
     assert origin_key(("ble", None)) == "ble" and origin_key(FLOOD) == "udp:10.0.0.66"
+
+
+def test_bench_agent_answers_the_other_sender_through_a_flood_on_the_simulated_radio() -> None:
+    """`zynpu bench agent` end to end (a shorter flood): the question from another host is answered,
+    after at most the flooder's burst of sessions, and every other flood datagram is a counted drop."""
+    from zynpu.agent.bench import run
+
+    r = run(device="numpy", flood=100)
+    assert r["other_sender_answer"] == "temp 47.5 C"
+    assert r["sessions_run"] <= 1 + 3  # the question plus at most the flooder's burst
+    assert r["dropped"] + r["admitted"] == 101 and r["dropped"] >= 100 - 3 - 1
