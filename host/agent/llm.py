@@ -17,28 +17,11 @@ import numpy as np
 from zynpu.agent.constrain import TokenConstraint, token_texts
 from zynpu.agent.grammar import Grammar
 from zynpu.agent.tools import ToolRegistry
+from zynpu.device.select import ENGINES
+from zynpu.model.engine import make_engine
 
 SHIPPED_MODEL = Path(__file__).parent / "model"
-ENGINE_NAMES = ("sim", "ref", "board", "numpy", "float")
-
-
-def make_engine(name: str | Any) -> Any:
-    """`sim`/`ref`/`board`: the NPU driver on that device; `numpy`: the exact int8 host engine; an
-    engine object (anything with load_weights/matmul) is used as it is."""
-    if not isinstance(name, str):
-        return name
-    if name in ("sim", "ref", "board"):
-        from zynpu.device import open_device
-        from zynpu.npu import Npu
-
-        return Npu(open_device(name))
-    if name == "numpy":
-        from zynpu.model.engine import NumpyEngine
-
-        return NumpyEngine()
-    if name == "float":
-        return None
-    raise ValueError(f"unknown engine {name!r} (choose from {', '.join(ENGINE_NAMES)})")
+ENGINE_NAMES = ENGINES  # every NPU device and host engine, from the one registry
 
 
 @dataclass
@@ -143,7 +126,7 @@ def _load_gemma(engine: str | Any, adapter: Path | None) -> tuple[Any, Any]:
         from zynpu.agent.adapter import merge, read_adapter
 
         weights = merge(weights, *read_adapter(adapter))
-    eng = make_engine(engine)
+    eng = engine if not isinstance(engine, str) else make_engine(engine)  # or an engine object
     if eng is not None:
         from zynpu.model.smooth import smooth_for_w8a8
 
@@ -173,7 +156,8 @@ def load_llm(
     # Plain W8A8 on the stored weights: the same Transformer and engine path as `load`, without
     # any load-time calibration on general text (this model only ever reads its own task format).
     cfg, weights, tok = load_weights(resolve(ref))
-    model = Transformer(cfg, weights, make_engine(engine), progress=False)
+    eng = engine if not isinstance(engine, str) else make_engine(engine)
+    model = Transformer(cfg, weights, eng, progress=False)
     from zynpu.agent.prompt import TinyPrompt
 
     return Llm(model, tok, TinyPrompt(tok), Path(ref).name, **kw)
