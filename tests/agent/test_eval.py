@@ -93,3 +93,17 @@ def test_composed_training_frames_are_not_held_out_phrasings() -> None:
     assert held_out("Tell me the TIME!", eval_frames) and held_out("fetch {k} please", eval_frames)
     assert held_out("tell me {k}", eval_frames) and held_out("what's the clock", eval_frames)
     assert not held_out("tell me the value of {k}", eval_frames)
+
+
+@pytest.mark.slow
+def test_honest_eval_on_the_ref_npu_device_matches_the_host_engine() -> None:
+    """The honest set on the ref device (tile model, counted cycles) gives the host engine's outputs
+    task for task, baseline and per-category scores included."""
+    ref = evaluate(load_llm(None, engine="ref"), n=40, device="ref")
+    host = evaluate(load_llm(None, engine="numpy"), n=40, device="numpy")
+    strip = ("seconds", "npu_cycles")
+    assert [{k: v for k, v in t.items() if k not in strip} for t in ref["per_task"]] == [
+        {k: v for k, v in t.items() if k not in strip} for t in host["per_task"]
+    ]
+    assert ref["by_category"] == host["by_category"] and ref["baseline"] == host["baseline"]
+    assert ref["npu_cycles_per_task"] > 0
