@@ -24,7 +24,7 @@ def run(device_name: str = "sim", k: int = 1024, n: int = 1024) -> dict[str, Any
     npu = Npu(device)
     rng = np.random.default_rng(0)
     w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
-    packed = npu.load_weights(w)
+    packed = npu.pack_weights(w)
     result: dict[str, Any] = {"device": device.name, "rows": npu.rows, "lanes": npu.lanes, "k": k, "n": n}
 
     x = rng.integers(-128, 128, size=(1, k), dtype=np.int8)
