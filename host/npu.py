@@ -226,6 +226,8 @@ class Npu:
                 packed.parts.append(self._pack_part(job.port, cols, job.k0, job.n0))
         return packed
 
+    load_weights = pack_weights  # the old name, while callers on other branches move to pack_weights
+
     def _pack_part(self, port: int, w: np.ndarray, k0: int, n0: int) -> WeightPart:
         n, k = w.shape
         lanes = self.lanes

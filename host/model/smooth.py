@@ -26,12 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from zynpu.model.config import ModelConfig
+from zynpu.model.sites import LAYER_SITES
 
 # chosen on data/calibration.txt by mean KL(float || W8A8) on Gemma 3 270M:
 # alpha 0.3: 0.032, 0.5: 0.015, 0.7: 0.013, 0.8: 0.014 (none: 0.037)
 DEFAULT_ALPHA = 0.7
 SKIP_FIRST = 1
-SITES = ("qkv", "o", "gate_up", "down")
+SITES = tuple(site.name for site in LAYER_SITES)  # the layer's linear sites (sites.py)
 
 
 @dataclass
