@@ -21,6 +21,9 @@ from .tile import packing
 from .tile.manifest import TileManifest
 
 MASK32 = 0xFFFFFFFF
+# Host costs are measured in this process's CPU time, not wall time: the development machine is shared,
+# and CPU seconds do not count the time other processes held the core.
+_cpu = time.process_time
 
 
 class HardwareMismatch(RuntimeError):
@@ -129,8 +132,9 @@ class JobStats:
 
     cycles, active, starved, stalled: summed over every port's tile. wave_cycles: the critical path,
     each wave's slowest port (equal to cycles on one port): what the job costs in time.
-    wall_s: time in `matmul`; device_s: time spent waiting on DMA completion (on sim: mostly the
-    simulator running; on a board: the hardware streaming); wall_s - device_s is the driver's own cost.
+    cpu_s: CPU time in `matmul`; device_cpu_s: CPU time inside the device's DMA transfers, waits and register
+    reads (on sim: the simulator running; on ref: the numpy model; on a board: the hardware streaming
+    and the MMIO reads); cpu_s - device_cpu_s is the driver's own work (packing, launching, unpacking).
     """
 
     jobs: int = 0
@@ -142,12 +146,13 @@ class JobStats:
     stalled: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
-    wall_s: float = 0.0
-    device_s: float = 0.0
+    register_reads: int = 0
+    cpu_s: float = 0.0
+    device_cpu_s: float = 0.0
 
     @property
     def driver_s(self) -> float:
-        return max(0.0, self.wall_s - self.device_s)
+        return max(0.0, self.cpu_s - self.device_cpu_s)
 
 
 class Npu:
@@ -250,12 +255,12 @@ class Npu:
             raise ValueError(f"activations have K={x.shape[1]} but the weights have K={weights.k}")
         if x.shape[0] == 0:
             raise ValueError("activations have no rows (M=0)")
-        start = time.perf_counter()
+        start = _cpu()
         self.last = JobStats()
         y = np.zeros((x.shape[0], weights.n), dtype=np.int32)
         for wave in plan(self.manifest, x.shape[0], weights.k, weights.n, len(self.ports)):
             self._run_wave(wave, weights, x, y)
-        self.last.wall_s = time.perf_counter() - start
+        self.last.cpu_s = _cpu() - start
         _accumulate(self.total, self.last)
         return y
 
@@ -274,23 +279,20 @@ class Npu:
             buf.flush()
             launched.append((job, part, start))
         before = [self._read_counters(self.ports[job.port]) for job in wave] if self.collect_stats else None
-        for job, part, start in launched:
-            dev = self.ports[job.port]
-            try:
+        inside = _cpu()
+        try:
+            for job, part, start in launched:
+                dev = self.ports[job.port]
                 dev.recv.transfer(part.output, 0, job.shape.output_bytes + lanes)
                 dev.send.transfer(part.buffer, start, job.shape.input_bytes)
-            except DmaError as error:
-                self._fail(job.port, error)
-        waited = time.perf_counter()
-        for job, _, _ in launched:
-            dev = self.ports[job.port]
-            try:
+            for job, _, _ in launched:
+                dev = self.ports[job.port]
                 dev.send.wait(self.timeout)
                 dev.recv.wait(self.timeout)
-            except DmaError as error:
-                self.last.device_s += time.perf_counter() - waited
-                self._fail(job.port, error)
-        self.last.device_s += time.perf_counter() - waited
+        except DmaError as error:
+            self.last.device_cpu_s += _cpu() - inside
+            self._fail(job.port, error)
+        self.last.device_cpu_s += _cpu() - inside
         wave_cycles = 0
         for index, (job, part, _) in enumerate(launched):
             result = self._collect(job, part)
@@ -304,8 +306,11 @@ class Npu:
     def _collect(self, job: TileJob, part: WeightPart) -> np.ndarray:
         """The job's int32 results from its output buffer, or the tile's error named."""
         man, dev, shape = self.manifest, self.ports[job.port], job.shape
+        inside = _cpu()
         received = dev.recv.transferred
         status = dev.read(self._reg["STATUS"])
+        self.last.device_cpu_s += _cpu() - inside
+        self.last.register_reads += 1
         code = man.extract("STATUS", "ERROR", status)
         if code or received != shape.output_bytes:
             self._raise_tile_error(dev, part.output, received, code, status, shape)
@@ -364,7 +369,11 @@ class Npu:
 
     # Counters -----------------------------------------------------------------------------------
     def _read_counters(self, port: Device) -> dict[str, int]:
-        return {name: port.read(offset) for name, offset in self._counter_offsets.items()}
+        inside = _cpu()
+        values = {name: port.read(offset) for name, offset in self._counter_offsets.items()}
+        self.last.device_cpu_s += _cpu() - inside
+        self.last.register_reads += len(values)
+        return values
 
     def counters(self) -> dict[str, int]:
         """The tiles' performance counters now (32-bit, wrapping), summed over the ports."""

@@ -31,7 +31,14 @@ def _radio(args: argparse.Namespace) -> dict[str, Any]:
 def _decode(args: argparse.Namespace) -> dict[str, Any]:
     from .decode import run
 
-    return run(model=args.model, device_name=args.device, tokens=args.tokens, board=args.board)
+    return run(
+        model=args.model,
+        device_name=args.device,
+        tokens=args.tokens,
+        board=args.board,
+        ports=args.ports,
+        policy=args.policy,
+    )
 
 
 BENCHES: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = {
@@ -85,6 +92,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     bench.add_argument("--tokens", type=int, default=8, help="decode: tokens to generate (default 8)")
     bench.add_argument("--board", default="kv260", help="decode: board for the roofline prediction")
+    bench.add_argument(
+        "--ports", type=int, default=None, help="decode: weight ports (DMA + tile each) to run on (default 1)"
+    )
+    bench.add_argument(
+        "--policy", default="w8a8", help="decode: weight precision per site (zynpu.model.precision.POLICIES)"
+    )
     bench.add_argument("--no-cocotb", action="store_true", help="device: skip the cocotb comparison")
     bench.epilog = "\n".join(f"  {name:8s} {text}" for name, (text, _) in BENCHES.items())
     bench.formatter_class = argparse.RawDescriptionHelpFormatter
