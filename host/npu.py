@@ -113,6 +113,7 @@ class PackedWeights:
     n: int
     k: int
     parts: list[WeightPart] = field(default_factory=list)
+    _index: dict[tuple[int, int], WeightPart] = field(default_factory=dict, repr=False, init=False)
 
     @property
     def nbytes(self) -> int:
@@ -120,10 +121,9 @@ class PackedWeights:
         return sum(p.buffer.nbytes - p.prefix_bytes for p in self.parts)
 
     def part(self, port: int, k0: int) -> WeightPart:
-        for p in self.parts:
-            if p.port == port and p.k0 == k0:
-                return p
-        raise KeyError(f"no packed part for port {port}, k0 {k0}")
+        if len(self._index) != len(self.parts):
+            self._index = {(p.port, p.k0): p for p in self.parts}
+        return self._index[port, k0]
 
 
 @dataclass
@@ -180,6 +180,10 @@ class Npu:
         self.identity = self.identify()
         self._reg = {name: self.manifest.offset(name) for name in ("STATUS", "CONTROL")}
         self._counter_offsets = {name: self.manifest.offset(name) for name in self.manifest.counters}
+        # Per-call work the driver would otherwise redo on every token: the plan of a shape and the
+        # header beat of a job (both pure functions of the shape).
+        self._plans: dict[tuple[int, int, int], list[list[TileJob]]] = {}
+        self._headers: dict[packing.JobShape, np.ndarray] = {}
 
     # Identity -----------------------------------------------------------------------------------
     def identify(self) -> dict[str, int]:
@@ -258,7 +262,10 @@ class Npu:
         start = _cpu()
         self.last = JobStats()
         y = np.zeros((x.shape[0], weights.n), dtype=np.int32)
-        for wave in plan(self.manifest, x.shape[0], weights.k, weights.n, len(self.ports)):
+        key = (x.shape[0], weights.k, weights.n)
+        if key not in self._plans:
+            self._plans[key] = plan(self.manifest, *key, len(self.ports))
+        for wave in self._plans[key]:
             self._run_wave(wave, weights, x, y)
         self.last.cpu_s = _cpu() - start
         _accumulate(self.total, self.last)
@@ -318,7 +325,9 @@ class Npu:
         return packing.unpack_results(np.asarray(part.output[: shape.output_bytes]), shape)
 
     def _header(self, shape: packing.JobShape) -> np.ndarray:
-        return packing.pack_header(self.manifest, shape.m, shape.k, shape.n)
+        if shape not in self._headers:
+            self._headers[shape] = packing.pack_header(self.manifest, shape.m, shape.k, shape.n)
+        return self._headers[shape]
 
     # Errors and recovery ------------------------------------------------------------------------
     def _fail(self, port: int, error: DmaError) -> None:
