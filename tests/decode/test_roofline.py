@@ -11,10 +11,12 @@ from zynpu.cli import main
 from zynpu.roofline import board_spec, decode_jobs, model_config, predict
 
 
-@pytest.mark.parametrize("device", ["ref", "sim"])
-def test_predicted_cycles_match_the_tile_counters(device: str) -> None:
-    result = decode.run(device_name=device, tokens=3)
-    assert result["tile_jobs_per_token"] == 4 * model_config("tiny-qwen3").n_layers + 1
+@pytest.mark.parametrize(("device", "ports"), [("ref", 1), ("sim", 1), ("ref", 3), ("sim", 2)])
+def test_predicted_cycles_match_the_tile_counters(device: str, ports: int) -> None:
+    result = decode.run(device_name=device, tokens=3, ports=ports)
+    assert result["tile_jobs_per_token"] == ports * (4 * model_config("tiny-qwen3").n_layers + 1)
+    assert result["host_job_us"] > 0 and result["host_token_us"] > 0
+    assert 0 < result["ddr_roofline_fraction"] < 1 and result["weight_bits_per_param"] == 8.0
     assert result["npu_cycles_per_token"] == result["predicted_npu_cycles_per_token"]
     assert result["roofline_error"] == 0.0
     # Decode is one weight beat per cycle but for each job's header, activations and tail.
