@@ -21,7 +21,7 @@ import numpy as np
 
 from zynpu.model.engine import MatmulEngine, NumpyEngine
 from zynpu.model.precision import POLICIES, SHIPPED_4BIT, policy
-from zynpu.model.smooth import DEFAULT_ALPHA, calibration_text, smooth
+from zynpu.model.smooth import DEFAULT_ALPHA, activation_stats, alphas_for, calibration_text, smooth
 from zynpu.model.transformer import Transformer
 
 
@@ -84,13 +84,16 @@ def compare(  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     ref = all_logits(Transformer(cfg, weights, None, progress=False), ids)
     t1 = time.perf_counter()
-    qweights = weights if calib_ids is None else smooth(cfg, weights, calib_ids, alpha)
+    stats = None if calib_ids is None else activation_stats(cfg, weights, calib_ids)
     pf = perplexity(ref, ids)
     results: dict[str, PolicyResult] = {}
     w8a8_logits = None
     for name in dict.fromkeys(("w8a8", *policies)):
         start = time.perf_counter()
-        model = Transformer(cfg, qweights, engine or NumpyEngine(), progress=False, precision=policy(name))
+        formats = policy(name)
+        alphas = {site: (alpha if a is not None else None) for site, a in alphas_for(formats).items()}
+        qweights = weights if stats is None else smooth(cfg, weights, calib_ids, alphas, stats)  # type: ignore[arg-type]
+        model = Transformer(cfg, qweights, engine or NumpyEngine(), progress=False, precision=formats)
         q = all_logits(model, ids)
         meter = model.engine
         assert meter is not None
@@ -106,7 +109,7 @@ def compare(  # type: ignore[no-untyped-def]
         )
         if name == "w8a8":
             w8a8_logits = q
-        del model, meter, q
+        del model, meter, q, qweights
     assert w8a8_logits is not None
     w8 = results["w8a8"]
     return Report(

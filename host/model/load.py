@@ -95,13 +95,13 @@ def load(
     cfg, weights, tok = load_weights(resolve(str(ref)))
     if overrides:
         cfg = cfg.replace(**overrides)
-    if engine is not None and smoothing:
-        from zynpu.model.smooth import smooth_for_w8a8
-
-        weights = smooth_for_w8a8(cfg, weights, tok)
     from zynpu.model.precision import policy
 
     chosen = policy(precision) if precision is not None else None
+    if engine is not None and smoothing:
+        from zynpu.model.smooth import smooth_for_w8a8
+
+        weights = smooth_for_w8a8(cfg, weights, tok, chosen)
     return Transformer(cfg, weights, engine, progress=progress, precision=chosen), tok
 
 

@@ -143,6 +143,15 @@ def smooth(
     return out
 
 
+def alphas_for(formats: Mapping[str, str]) -> dict[str, float | None]:
+    """SmoothQuant strength per site for a precision policy: DEFAULT_ALPHA for int8 sites, none for int4.
+
+    Smoothing moves activation outliers into weight columns; per-channel int8 absorbs that, but an int4
+    group of 64 columns is then scaled by its few loud ones, which costs the rest their 16 levels.
+    """
+    return {site: (DEFAULT_ALPHA if formats.get(site, "int8") == "int8" else None) for site in SITES}
+
+
 def calibration_text() -> str:
     from importlib.resources import files
 
@@ -154,7 +163,9 @@ def calibration_text() -> str:
 CALIBRATION_TOKENS = 256
 
 
-def smooth_for_w8a8(cfg: ModelConfig, weights: Mapping[str, np.ndarray], tok) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
-    """`smooth` with the committed calibration text and DEFAULT_ALPHA: what `load` does for W8A8."""
+def smooth_for_w8a8(  # type: ignore[no-untyped-def]
+    cfg: ModelConfig, weights: Mapping[str, np.ndarray], tok, formats: Mapping[str, str] | None = None
+) -> dict[str, np.ndarray]:
+    """`smooth` with the committed calibration text: what `load` does (int8 sites only, `alphas_for`)."""
     ids = np.array(tok.encode(calibration_text())[:CALIBRATION_TOKENS])
-    return smooth(cfg, weights, ids, DEFAULT_ALPHA)
+    return smooth(cfg, weights, ids, alphas_for(formats or {}))

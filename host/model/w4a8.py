@@ -17,6 +17,10 @@ SMAX = 255  # unsigned 8-bit group scale
 _GROUP_BEFORE_INT4_MANIFEST = 64
 
 
+# Step shrink factors tried per group (1.0: no clipping), the one with the least squared error kept.
+CLIP_SEARCH = (1.0, 0.95, 0.9, 0.85, 0.8, 0.75)
+
+
 def int4_group() -> int:
     """K values per int4 group scale, from the tile manifest (the one definition)."""
     from zynpu.tile.manifest import load_manifest
@@ -32,9 +36,10 @@ def groups(k: int, group: int) -> int:
 def quantize_weight_int4(w: np.ndarray, group: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(N, K) float -> int4 values (int8 storage) (N, K), uint8 scales (N, G), float32 row scale (N,).
 
-    Per group the ideal step is max|w| / 7; the row scale makes the largest step 255 integer units,
-    each group's integer scale is its step rounded on that grid (at least 1), and each weight is
-    rounded to the nearest multiple of its group's effective step, clipped to -8..7.
+    Per group the step is max|w| / 7 shrunk by the factor in CLIP_SEARCH with the least squared error
+    (clipping the largest weight a little buys a finer grid for the rest); the row scale makes the largest
+    step 255 integer units, each group's integer scale is its step rounded on that grid (at least 1),
+    and each weight is rounded to the nearest multiple of its group's effective step, clipped to -8..7.
     """
     w = np.asarray(w, dtype=np.float32)
     n, k = w.shape
@@ -42,7 +47,14 @@ def quantize_weight_int4(w: np.ndarray, group: int) -> tuple[np.ndarray, np.ndar
     padded = np.zeros((n, g * group), dtype=np.float32)
     padded[:, :k] = w
     blocks = padded.reshape(n, g, group)
-    step = np.abs(blocks).max(axis=2) / WMAX  # (N, G)
+    amax = np.abs(blocks).max(axis=2) / WMAX  # (N, G): the step that clips nothing
+    best_err = np.full(amax.shape, np.inf, dtype=np.float32)
+    step = amax.copy()
+    for shrink in CLIP_SEARCH:
+        trial = np.where(amax > 0, amax * np.float32(shrink), 1.0).astype(np.float32)[:, :, None]
+        err = ((np.clip(np.rint(blocks / trial), WMIN, WMAX) * trial - blocks) ** 2).sum(axis=2)
+        better = err < best_err
+        step[better], best_err[better] = (amax * np.float32(shrink))[better], err[better]
     row = step.max(axis=1) / SMAX
     row = np.where(row > 0, row, 1.0).astype(np.float32)
     scales = np.clip(np.rint(step / row[:, None]), 1, SMAX).astype(np.uint8)
