@@ -27,6 +27,9 @@ POLICIES: dict[str, dict[str, str]] = {
     "w4a8-down8-head8": uniform("int4") | {"down": "int8", "lm_head": "int8"},
     "w4a8-down8": uniform("int4") | {"down": "int8"},
     "w8a8-head4": uniform("int8") | {"lm_head": "int4"},
+    "w8a8-gate_up4": uniform("int8") | {"gate_up": "int4"},
+    "w8a8-ffn4": uniform("int8") | {"gate_up": "int4", "down": "int4"},
+    "w8a8-o4": uniform("int8") | {"o": "int4"},
 }
 # The 4-bit policy `load` ships (see the module docstring for how it was chosen).
 SHIPPED_4BIT = "w4a8"
