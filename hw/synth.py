@@ -95,6 +95,13 @@ def print_table(report: dict) -> None:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(
+        prog="python -m zynpu.hw.synth",
+        description="Yosys synth_xilinx of the tile (several minutes); prints LUT/FF/DSP/BRAM/URAM as a "
+        f"share of {', '.join(PARTS)} and writes {OUT / 'report.json'}. `make synth` runs it.",
+    ).parse_args()  # --help answers instead of starting a synthesis
     report = run()
     print_table(report)
     print(f"wrote {OUT / 'report.json'}")

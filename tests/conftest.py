@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-DEFAULT_TARGETS = "sim,ref,shim"
-KNOWN_TARGETS = ("sim", "ref", "shim", "board")
+from zynpu.device.select import NPU_DEVICES
+
+# The NPU devices of the registry, plus `shim`: the board adapter over pynq's API, backed by the simulator.
+KNOWN_TARGETS = (*NPU_DEVICES, "shim")
+DEFAULT_TARGETS = ",".join(t for t in KNOWN_TARGETS if t != "board")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

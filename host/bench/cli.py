@@ -11,9 +11,10 @@ from typing import Any
 
 
 def _tile(args: argparse.Namespace) -> dict[str, Any]:
+    from ..device.select import device_name
     from .tile import run
 
-    return run(args.device or "sim")
+    return run(device_name(args.device))
 
 
 def _device(args: argparse.Namespace) -> dict[str, Any]:
@@ -56,10 +57,12 @@ def _emit(name: str, result: dict[str, Any], args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
+        from ..cli_options import format_value
+
         print(f"{name}:")
+        width = max(map(len, result), default=0)
         for key, value in result.items():
-            shown = f"{value:.4g}" if isinstance(value, float) else value
-            print(f"  {key:32s} {shown}")
+            print(f"  {key:{width}s}  {format_value(value)}")
     if args.out:
         path = Path(args.out)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,16 +87,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "tests; `make bench` runs them all and writes results/bench.json.",
     )
     bench.add_argument("bench", choices=[*BENCHES, "all"], help="what to measure")
-    bench.add_argument("--json", action="store_true", help="print one JSON object per benchmark")
+    from ..cli_options import add_device, add_json, positive_int
+    from ..overlays.build_overlay import BOARDS
+
+    add_json(bench, "one JSON object per benchmark")
     bench.add_argument("--out", help="also merge the results into this JSON file")
-    bench.add_argument("--device", default=None, help="device for tile/decode: sim (default), ref or board")
+    add_device(bench, what="runs the tile for tile/decode")
     bench.add_argument(
         "--model", default=None, help="decode: model path or name (default: the tiny test model)"
     )
-    bench.add_argument("--tokens", type=int, default=8, help="decode: tokens to generate (default 8)")
-    bench.add_argument("--board", default="kv260", help="decode: board for the roofline prediction")
+    bench.add_argument("--tokens", type=positive_int, default=8, help="decode: tokens to generate")
     bench.add_argument(
-        "--ports", type=int, default=None, help="decode: weight ports (DMA + tile each) to run on (default 1)"
+        "--board", choices=BOARDS, default="kv260", help="decode: board for the roofline prediction"
+    )
+    bench.add_argument(
+        "--ports", type=positive_int, default=None, help="decode: weight ports (DMA + tile each) to run on"
     )
     bench.add_argument(
         "--policy", default="w8a8", help="decode: weight precision per site (zynpu.model.precision.POLICIES)"

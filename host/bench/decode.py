@@ -46,12 +46,12 @@ def run(
     spec = board_spec(board)
     ports = ports or 1
     chosen = make_policy(policy)
-    options = {"quiet": True} if (device_name or "sim") == "sim" else {}
-    device = open_ports(device_name, ports, **options)
+    device = open_ports(device_name, ports)  # a cold sim build shows its progress on stderr
     npu = Npu(device)
     runs_int4 = hasattr(npu, "pack_weights_int4")
     measured = chosen if runs_int4 else dict.fromkeys(chosen, FORMATS[0])
-    transformer, tokenizer = load(model or DEFAULT_MODEL, engine=npu, progress=False, precision=measured)
+    # load progress on stderr
+    transformer, tokenizer = load(model or DEFAULT_MODEL, engine=npu, precision=measured)
     ids = tokenizer.encode(PROMPT)
     cache = transformer.new_cache(len(ids) + tokens + 1)
     token = transformer.next_token(np.asarray(ids), cache)

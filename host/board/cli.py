@@ -7,12 +7,14 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-BOARDS = ("kv260", "zcu104", "ultra96v2")
+from ..overlays.build_overlay import BOARDS  # one list: the boards with an overlays/<board>/board.tcl
+
+__all__ = ["BOARDS", "register"]
 
 
 def register(subparsers: Any) -> None:
     board = subparsers.add_parser("board", help="deploy to a board over SSH, run commands and tests there")
-    commands = board.add_subparsers(dest="board_command", metavar="COMMAND", required=True)
+    commands = board.add_subparsers(dest="board_command", metavar="COMMAND")
 
     deploy = commands.add_parser("deploy", help="copy bitstream, hwh and the zynpu wheel; install it")
     _connection_args(deploy)
@@ -42,19 +44,24 @@ def register(subparsers: Any) -> None:
 
 
 def _connection_args(parser: argparse.ArgumentParser) -> None:
+    from ..cli_options import hidden_alias, port_number, positive_int
     from .remote import DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT
 
     parser.add_argument("--host", required=True, help="USER@BOARD (key-based SSH only)")
-    parser.add_argument("--port", type=int, default=22)
+    # dest stays `port` (code reads args.port); the flag says which port it is
+    parser.add_argument("--ssh-port", dest="port", type=port_number, default=22, help="the board's SSH port")
+    hidden_alias(parser, "--port", "port", type=port_number)
     parser.add_argument("--identity", help="private key file (default: SSH agent and ~/.ssh keys)")
     parser.add_argument("--known-hosts", help="check the host key strictly against this file")
-    parser.add_argument("--board", choices=BOARDS, default="kv260")
+    parser.add_argument("--board", choices=BOARDS, default="kv260", help="which board's bitstream")
     parser.add_argument(
         "--remote-dir", default="zynpu", help="deploy folder on the board (relative: under home)"
     )
-    parser.add_argument("--connect-timeout", type=int, default=DEFAULT_CONNECT_TIMEOUT, help="seconds")
     parser.add_argument(
-        "--timeout", type=int, default=DEFAULT_COMMAND_TIMEOUT, help="seconds per remote command"
+        "--connect-timeout", type=positive_int, default=DEFAULT_CONNECT_TIMEOUT, help="seconds to connect"
+    )
+    parser.add_argument(
+        "--timeout", type=positive_int, default=DEFAULT_COMMAND_TIMEOUT, help="seconds per remote command"
     )
     parser.add_argument(
         "--profile", choices=("pynq", "plain"), default="pynq",

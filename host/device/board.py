@@ -14,11 +14,16 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import UserError
 from ..tile.manifest import TileManifest, load_manifest
 from .base import Buffer, Device, DmaChannel, DmaError
 
 DEFAULT_DMA = "axi_dma_0"
 DEFAULT_TILE = "zynpu_tile_0"
+
+
+class NoPynqError(UserError, RuntimeError):
+    """`--device board` where pynq cannot be imported: not a board, or not its Python environment."""
 
 
 def default_bitstream() -> Path:
@@ -87,8 +92,8 @@ class BoardDevice(Device):
         try:
             import pynq
         except ImportError as error:
-            raise RuntimeError(
-                "the board device needs pynq (a PYNQ image on a Zynq board); use --device sim here"
+            raise NoPynqError(
+                "the board device needs pynq (a PYNQ image on a Zynq board); use --device sim or ref here"
             ) from error
         self._pynq = pynq
         self.manifest = manifest or load_manifest()

@@ -92,7 +92,10 @@ def load(
     `smoothing=False`; the float32 reference (engine=None) always runs the weights as stored.
     `precision`: int8/int4 per linear site, a name in zynpu.model.precision.POLICIES or a map.
     """
-    cfg, weights, tok = load_weights(resolve(str(ref)))
+    from zynpu.progress import stage
+
+    with stage(f"loading {ref}: reading the weights", enabled=progress):
+        cfg, weights, tok = load_weights(resolve(str(ref)))
     if overrides:
         cfg = cfg.replace(**overrides)
     from zynpu.model.precision import policy
@@ -101,7 +104,8 @@ def load(
     if engine is not None and smoothing:
         from zynpu.model.smooth import smooth_for_w8a8
 
-        weights = smooth_for_w8a8(cfg, weights, tok, chosen)
+        with stage(f"loading {ref}: SmoothQuant calibration for int8 activations", enabled=progress):
+            weights = smooth_for_w8a8(cfg, weights, tok, chosen)
     return Transformer(cfg, weights, engine, progress=progress, precision=chosen), tok
 
 
