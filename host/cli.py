@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "zynpu.roofline_cli",
     "zynpu.model.cli",
     "zynpu.agent.cli",
+    "zynpu.serve.cli",
 )
 
 # One example per command for its `--help`; a command missing here gets one made from its required
@@ -49,6 +50,7 @@ EXAMPLES: dict[str, str] = {
     "agent serve": "zynpu agent serve --radio sim --max-events 3",
     "agent eval": "zynpu agent eval --device numpy --tasks 20 --json",
     "agent trace": "zynpu agent trace last",
+    "serve": "zynpu serve --model tiny --device numpy --port 8000",
 }
 
 

@@ -358,9 +358,12 @@ class Npu:
         )
 
     def _recover(self) -> None:
-        """After a timeout: stop every port's DMA channels and return every tile to idle."""
+        """After a timeout, on every port: tile to idle first (its unfinished output packet is dropped,
+        without TLAST), then both DMA channels (discarding the cut packet), then the tile again (input the
+        DMA pushed in between) with its status cleared. docs/tile.md, "Soft reset", says why in this order."""
         man = self.manifest
         for port in self.ports:
+            port.write(self._reg["CONTROL"], man.bit("CONTROL", "SOFT_RESET"))
             for channel in (port.send, port.recv):
                 channel.reset()
             port.write(

@@ -24,12 +24,13 @@ proc zynpu_hp_port {hp} {
     return [list [expr {$hp + 2}] S_AXI_HP${hp}_FPD saxihp${hp}_fpd_aclk]
 }
 
-# The PS master port for control: returns {gp-index interface clock-pin}.
+# The PS master port for control: returns {gp-index interface clock-pin window-base}; the base is where
+# the port's address window starts in the Zynq UltraScale+ map (UG1085).
 proc zynpu_hpm_port {hpm} {
     switch -- $hpm {
-        HPM0_FPD { return {0 M_AXI_HPM0_FPD maxihpm0_fpd_aclk} }
-        HPM1_FPD { return {1 M_AXI_HPM1_FPD maxihpm1_fpd_aclk} }
-        HPM0_LPD { return {2 M_AXI_HPM0_LPD maxihpm0_lpd_aclk} }
+        HPM0_FPD { return {0 M_AXI_HPM0_FPD maxihpm0_fpd_aclk 0xA0000000} }
+        HPM1_FPD { return {1 M_AXI_HPM1_FPD maxihpm1_fpd_aclk 0xB0000000} }
+        HPM0_LPD { return {2 M_AXI_HPM0_LPD maxihpm0_lpd_aclk 0x80000000} }
         default { error "board(hpm_port) must be HPM0_FPD, HPM1_FPD or HPM0_LPD, not $hpm" }
     }
 }
@@ -47,6 +48,16 @@ proc zynpu_port_suffix {p} {
     return [expr {$p == 0 ? "" : $p}]
 }
 
+# Bytes of an address-range text as Vivado writes it (4K, 1M, 1G or a plain number).
+proc zynpu_range_bytes {range} {
+    set scale [dict create K 1024 M 1048576 G 1073741824]
+    set unit [string index $range end]
+    if {[dict exists $scale $unit]} {
+        return [expr {[string range $range 0 end-1] * [dict get $scale $unit]}]
+    }
+    return $range
+}
+
 proc zynpu_create_design {} {
     global zynpu board
     set bits $zynpu(stream_bits)
@@ -56,11 +67,13 @@ proc zynpu_create_design {} {
     if {$ports < 1 || $board(hp_port) + $ports > 4} {
         error "board(weight_ports) $ports from board(hp_port) $board(hp_port) needs HP ports beyond HP3"
     }
-    lassign [zynpu_hpm_port $board(hpm_port)] hpm_gp hpm_intf hpm_clk
+    lassign [zynpu_hpm_port $board(hpm_port)] hpm_gp hpm_intf hpm_clk hpm_base
 
     # PS: board preset (DDR, MIO), then P HP slaves at the stream width, one HPM master, IRQ0, pl_clk0.
     set ps [create_bd_cell -type ip -vlnv [zynpu_ipdef xilinx.com:ip:zynq_ultra_ps_e] ps]
     apply_bd_automation -rule xilinx.com:bd_rule:zynq_ultra_ps_e -config {apply_board_preset 1} $ps
+    # Clear the preset's basic-clock override first, or the PL clock frequency below is not applied.
+    set_property CONFIG.PSU__OVERRIDE__BASIC_CLOCK 0 $ps
     set config {}
     foreach gp {0 1 2} {
         lappend config CONFIG.PSU__USE__M_AXI_GP$gp [expr {$gp == $hpm_gp}]
@@ -76,13 +89,21 @@ proc zynpu_create_design {} {
     set_property -dict $config $ps
 
     set ctrl [create_bd_cell -type ip -vlnv [zynpu_ipdef xilinx.com:ip:smartconnect] ctrl_interconnect]
-    set_property -dict [list CONFIG.NUM_SI 1 CONFIG.NUM_MI [expr {2 * $ports}]] $ctrl
+    set_property -dict [list CONFIG.NUM_SI 1 CONFIG.NUM_MI [expr {2 * $ports + 1}]] $ctrl
     create_bd_cell -type ip -vlnv [zynpu_ipdef xilinx.com:ip:proc_sys_reset] reset
     set irq [create_bd_cell -type ip -vlnv [zynpu_ipdef {xilinx.com:ip:xlconcat xilinx.com:inline_hdl:ilconcat}] irq_concat]
     set_property CONFIG.NUM_PORTS [expr {3 * $ports}] $irq
+    # pynq creates interrupt objects only for pins behind an AXI interrupt controller; one output to the PS.
+    set intc [create_bd_cell -type ip -vlnv [zynpu_ipdef xilinx.com:ip:axi_intc] intc]
+    set_property CONFIG.C_IRQ_CONNECTION 1 $intc
+
+    # Control: PS master -> SmartConnect -> each port's DMA registers and tile AXI4-Lite, then the intc.
     connect_bd_intf_net [get_bd_intf_pins ps/$hpm_intf] [get_bd_intf_pins ctrl_interconnect/S00_AXI]
+    set mi_intc [format "M%02d_AXI" [expr {2 * $ports}]]
+    connect_bd_intf_net [get_bd_intf_pins ctrl_interconnect/$mi_intc] [get_bd_intf_pins intc/s_axi]
     set clock_pins {}
     set reset_pins {}
+    set window [zynpu_range_bytes $zynpu(axil_range)]
 
     for {set p 0} {$p < $ports} {incr p} {
         set x [zynpu_port_suffix $p]
@@ -119,7 +140,7 @@ proc zynpu_create_design {} {
         set data [create_bd_cell -type ip -vlnv [zynpu_ipdef xilinx.com:ip:smartconnect] data_interconnect$x]
         set_property -dict [list CONFIG.NUM_SI 2 CONFIG.NUM_MI 1] $data
 
-        # Control: PS master -> SmartConnect -> this port's DMA registers and tile AXI4-Lite.
+        # Control: this port's DMA registers and tile AXI4-Lite.
         set mi_dma [format "M%02d_AXI" [expr {2 * $p}]]
         set mi_tile [format "M%02d_AXI" [expr {2 * $p + 1}]]
         connect_bd_intf_net [get_bd_intf_pins ctrl_interconnect/$mi_dma] [get_bd_intf_pins dma$x/S_AXI_LITE]
@@ -136,21 +157,28 @@ proc zynpu_create_design {} {
         lappend reset_pins [get_bd_pins dma$x/axi_resetn] [get_bd_pins data_interconnect$x/aresetn] \
             [get_bd_pins tile$x/$zynpu(reset)]
 
-        # Interrupts: this port's DMA MM2S, DMA S2MM, tile -> pl_ps_irq0 bits 3p, 3p+1, 3p+2.
+        # Interrupts: this port's DMA MM2S, DMA S2MM, tile -> intc inputs 3p, 3p+1, 3p+2.
         connect_bd_net [get_bd_pins dma$x/mm2s_introut] [get_bd_pins irq_concat/In[expr {3 * $p}]]
         connect_bd_net [get_bd_pins dma$x/s2mm_introut] [get_bd_pins irq_concat/In[expr {3 * $p + 1}]]
         connect_bd_net [get_bd_pins tile$x/$zynpu(interrupt)] [get_bd_pins irq_concat/In[expr {3 * $p + 2}]]
 
-        # The tile's register window is exactly its AXI4-Lite address space.
-        assign_bd_address -target_address_space [get_bd_addr_spaces ps/Data] -range $zynpu(axil_range) \
-            [get_bd_addr_segs tile$x/$zynpu(axi_lite)/reg0]
+        # The tile's register window is exactly its AXI4-Lite address space; port p's window follows
+        # port p-1's from the start of the HPM port's window (-range needs an -offset).
+        set offset [format 0x%X [expr {$hpm_base + $p * $window}]]
+        assign_bd_address -target_address_space [get_bd_addr_spaces ps/Data] -offset $offset \
+            -range $zynpu(axil_range) [get_bd_addr_segs tile$x/$zynpu(axi_lite)/reg0]
     }
+
     # One clock (pl_clk0 at the board's target) and one synchronised reset for everything.
     connect_bd_net [get_bd_pins ps/pl_clk0] {*}[zynpu_pins ps [list $hpm_clk {*}$hp_clks]] \
-        [get_bd_pins ctrl_interconnect/aclk] [get_bd_pins reset/slowest_sync_clk] {*}$clock_pins
+        [get_bd_pins ctrl_interconnect/aclk] [get_bd_pins intc/s_axi_aclk] \
+        [get_bd_pins reset/slowest_sync_clk] {*}$clock_pins
     connect_bd_net [get_bd_pins ps/pl_resetn0] [get_bd_pins reset/ext_reset_in]
-    connect_bd_net [get_bd_pins reset/peripheral_aresetn] [get_bd_pins ctrl_interconnect/aresetn] {*}$reset_pins
-    connect_bd_net [get_bd_pins irq_concat/dout] [get_bd_pins ps/pl_ps_irq0]
+    connect_bd_net [get_bd_pins reset/peripheral_aresetn] [get_bd_pins ctrl_interconnect/aresetn] \
+        [get_bd_pins intc/s_axi_aresetn] {*}$reset_pins
+    # Interrupts (polling stays the fallback): every port's three lines -> intc -> pl_ps_irq0.
+    connect_bd_net [get_bd_pins irq_concat/dout] [get_bd_pins intc/intr]
+    connect_bd_net [get_bd_pins intc/irq] [get_bd_pins ps/pl_ps_irq0]
     # The rest as Vivado assigns.
     assign_bd_address
 }

@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 
 HERE = Path(__file__).resolve().parent.parent / "notebooks"
+DASHBOARD = "Live view: `zynpu serve --radio sim` (on the board: `--device board`) serves a dashboard of the NPU counters, the agent's sessions and the radio link at [http://127.0.0.1:8000/](http://127.0.0.1:8000/) (see `docs/serve.md`)."
 
 DEVICE_CELL = '''# Which device? "board" on a PYNQ board with the zynpu overlay deployed, "sim" (the tile's RTL in
 # Verilator) anywhere else. Set it by hand to "sim", "ref" (numpy model) or "board" to override.
@@ -40,7 +41,9 @@ NOTEBOOKS = {
 
 The tile is `R x L` int8 multiply-accumulate units behind an AXI DMA (one packet in, one packet out
 per matmul) and AXI4-Lite registers. This notebook reads its identity, runs a matmul, and explains
-the performance counters. It runs unchanged on a board and on the simulator."""),
+the performance counters. It runs unchanged on a board and on the simulator.
+
+""" + DASHBOARD),
         code(DEVICE_CELL),
         code("""import numpy as np
 from zynpu.device import open_device
@@ -159,7 +162,9 @@ Image(filename=str(png))"""),
 
 The board is the SPI master; the ESP32 running `firmware_esp32/` gives it Wi-Fi, sockets and BLE.
 Without an ESP32 attached, the simulated ESP32 runs the firmware's own protocol core, and its network
-side is real sockets on 127.0.0.1."""),
+side is real sockets on 127.0.0.1.
+
+""" + DASHBOARD),
         code('''# "spi" with an ESP32 wired to the board (see the README's pin table), "sim" otherwise.
 import os
 LINK = "spi" if os.path.exists("/dev/spidev1.0") else "sim"
@@ -202,7 +207,9 @@ print(f"round trip {1e3 * (time.perf_counter() - t0):.1f} ms")"""),
 
 A datagram arrives over the radio, the agent wakes, decides with its own tiny tool-calling model (every
 linear layer on the NPU), calls tools that reach the hardware, and answers over the radio. Every step is
-traced as OpenTelemetry-GenAI-shaped spans; the last cell draws them as a timeline."""),
+traced as OpenTelemetry-GenAI-shaped spans; the last cell draws them as a timeline.
+
+""" + DASHBOARD),
         code(DEVICE_CELL),
         code("""import socket, tempfile
 from pathlib import Path

@@ -42,6 +42,13 @@ def _decode(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def _serve(args: argparse.Namespace) -> dict[str, Any]:
+    from ..device.select import ENGINES, device_name
+    from ..serve.bench import run
+
+    return run(model=args.model or "tiny", device=device_name(args.device, ENGINES))
+
+
 BENCHES: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = {
     "tile": ("decode stream efficiency and prefill MAC utilization, from RTL simulation", _tile),
     "device": ("simulator speed vs cocotb, and the Python driver's overhead", _device),
@@ -50,6 +57,7 @@ BENCHES: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] =
         "transformer decode on the NPU: tokens/s, cycles and bytes per token, roofline error",
         _decode,
     ),
+    "serve": ("zynpu serve at 1/2/4 clients: time to first token, tokens/s, queue rejections", _serve),
 }
 
 
@@ -88,13 +96,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     bench.add_argument("bench", choices=[*BENCHES, "all"], help="what to measure")
     from ..cli_options import add_device, add_json, positive_int
+    from ..device.select import ENGINES
     from ..overlays.build_overlay import BOARDS
 
     add_json(bench, "one JSON object per benchmark")
     bench.add_argument("--out", help="also merge the results into this JSON file")
-    add_device(bench, what="runs the tile for tile/decode")
+    add_device(bench, ENGINES, "runs the tile for tile/decode (serve: the model, host engines too)")
     bench.add_argument(
-        "--model", default=None, help="decode: model path or name (default: the tiny test model)"
+        "--model", default=None,
+        help="decode: model path or name (default: the tiny test model); serve: tiny or gemma3-270m"
     )
     bench.add_argument("--tokens", type=positive_int, default=8, help="decode: tokens to generate")
     bench.add_argument(

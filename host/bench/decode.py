@@ -47,6 +47,7 @@ def run(
     ports = ports or 1
     chosen = make_policy(policy)
     device = open_ports(device_name, ports)  # a cold sim build shows its progress on stderr
+    device_bytes = _count_allocations(device)
     npu = Npu(device)
     runs_int4 = hasattr(npu, "pack_weights_int4")
     measured = chosen if runs_int4 else dict.fromkeys(chosen, FORMATS[0])
@@ -114,5 +115,30 @@ def run(
         "ddr_peak_fraction": on_board.ddr_peak_fraction,
         "ddr_sustained_gbytes_per_s": spec.sustained_gbytes_per_s,
         "ddr_sustained_source": SUSTAINED_SOURCE,
+        **_memory(device_bytes),
     }
     return result
+
+
+def _count_allocations(device: Any) -> list[int]:
+    """Count the bytes of every device buffer from here on (on a board: CMA, outside the process's heap),
+    on every weight port."""
+    total = [0]
+    for port in getattr(device, "ports", (device,)):
+        allocate = port.allocate
+
+        def counting(shape: Any, dtype: Any = np.uint8, _allocate: Any = allocate) -> Any:
+            buffer = _allocate(shape, dtype)
+            total[0] += buffer.nbytes
+            return buffer
+
+        port.allocate = counting
+    return total
+
+
+def _memory(device_bytes: list[int]) -> dict[str, float]:
+    """Peak RSS of this process and the device buffers; on sim/ref the buffers are inside the RSS."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    return {"peak_rss_mb": round(peak, 1), "device_buffer_mb": round(device_bytes[0] / 2**20, 1)}

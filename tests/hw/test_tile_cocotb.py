@@ -7,6 +7,8 @@ run many more random jobs, seeds and a second tile configuration.
 from __future__ import annotations
 
 import pytest
+
+pytest.importorskip("amaranth", reason="generates the RTL with Amaranth (pip install .[sim])")
 import tile_sim
 
 from zynpu.hw import spec

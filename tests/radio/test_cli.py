@@ -80,6 +80,7 @@ def test_cli_flash_dry_run_and_error(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_cli_console_bad_port_is_a_command_error() -> None:
+    pytest.importorskip("serial", reason="needs pyserial (pip install .[radio])")
     args = _parser().parse_args(["radio", "console", "--port", "/dev/does-not-exist", "--seconds", "0.1"])
     with pytest.raises(UserError, match="cannot open /dev/does-not-exist"):
         args.func(args)

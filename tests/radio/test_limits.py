@@ -9,6 +9,8 @@ import struct
 import time
 
 import pytest
+
+pytest.importorskip("hypothesis", reason="property tests need hypothesis (pip install .[dev])")
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
