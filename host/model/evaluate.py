@@ -75,6 +75,7 @@ def compare(  # type: ignore[no-untyped-def]
     calib_ids: np.ndarray | None = None,
     alpha: float = DEFAULT_ALPHA,
     policies: tuple[str, ...] = ("w8a8",),
+    int4_alpha: float | None = None,
 ) -> Report:
     """Float32 reference and each precision policy (on `engine`, default NumpyEngine) over the same ids.
 
@@ -91,7 +92,8 @@ def compare(  # type: ignore[no-untyped-def]
     for name in dict.fromkeys(("w8a8", *policies)):
         start = time.perf_counter()
         formats = policy(name)
-        alphas = {site: (alpha if a is not None else None) for site, a in alphas_for(formats).items()}
+        by_site = alphas_for(formats, int4_alpha).items()
+        alphas = {site: (alpha if formats[site] == "int8" else a) for site, a in by_site}
         qweights = weights if stats is None else smooth(cfg, weights, calib_ids, alphas, stats)  # type: ignore[arg-type]
         model = Transformer(cfg, qweights, engine or NumpyEngine(), progress=False, precision=formats)
         q = all_logits(model, ids)
@@ -152,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"precision policy to evaluate (repeatable; 'all': {', '.join(POLICIES)}); "
         f"default w8a8 and {SHIPPED_4BIT}",
     )
+    p.add_argument("--int4-alpha", type=float, default=None, help="SmoothQuant strength on int4 sites")
     p.add_argument(
         "--max-ppl-change-4bit",
         type=float,
@@ -164,7 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     ids = np.array(tok.encode(sample_text())[: args.max_tokens])
     calib = None if args.no_smoothing else np.array(tok.encode(calibration_text()))
     r = compare(
-        cfg.replace(max_position=len(ids)), weights, ids, calib_ids=calib, alpha=args.alpha, policies=chosen
+        cfg.replace(max_position=len(ids)),
+        weights,
+        ids,
+        calib_ids=calib,
+        alpha=args.alpha,
+        policies=chosen,
+        int4_alpha=args.int4_alpha,
     )
     print(json.dumps(asdict(r), indent=1))
     ok = r.ppl_rel_change <= args.max_ppl_change

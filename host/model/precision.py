@@ -31,8 +31,9 @@ POLICIES: dict[str, dict[str, str]] = {
     "w8a8-ffn4": uniform("int8") | {"gate_up": "int4", "down": "int4"},
     "w8a8-o4": uniform("int8") | {"o": "int4"},
 }
-# The 4-bit policy `load` ships (see the module docstring for how it was chosen).
-SHIPPED_4BIT = "w4a8"
+# The 4-bit policy evaluated by default and reported as shipped: the only one measured within 3 % of
+# float32 on Gemma 3 270M (+2.94 %; docs/model.md, "Weight precision"). `load` stays W8A8 unless asked.
+SHIPPED_4BIT = "w8a8-o4"
 
 
 def policy(name_or_map: str | Policy) -> dict[str, str]:

@@ -143,13 +143,14 @@ def smooth(
     return out
 
 
-def alphas_for(formats: Mapping[str, str]) -> dict[str, float | None]:
-    """SmoothQuant strength per site for a precision policy: DEFAULT_ALPHA for int8 sites, none for int4.
+def alphas_for(formats: Mapping[str, str], int4_alpha: float | None = None) -> dict[str, float | None]:
+    """SmoothQuant strength per site for a precision policy: DEFAULT_ALPHA for int8 sites, `int4_alpha`
+    (default none) for int4 sites.
 
     Smoothing moves activation outliers into weight columns; per-channel int8 absorbs that, but an int4
     group of 64 columns is then scaled by its few loud ones, which costs the rest their 16 levels.
     """
-    return {site: (DEFAULT_ALPHA if formats.get(site, "int8") == "int8" else None) for site in SITES}
+    return {site: (DEFAULT_ALPHA if formats.get(site, "int8") == "int8" else int4_alpha) for site in SITES}
 
 
 def calibration_text() -> str:
