@@ -1,9 +1,9 @@
 """Weight precision per linear site: which tile format (int8, or int4 with group scales) each job uses.
 
-Q4_K_M-style: most weights in 4 bits, the sensitive ones kept at 8. A job has one format, so the
-choice is per site (fused QKV, O, fused gate+up, down, LM head). Candidates were measured with
-`python -m zynpu.model.evaluate --model gemma3-270m --policy all` (docs/model.md, "Weight precision"):
-perplexity on data/sample.txt against float32 and weight bytes per token.
+The Q4_K_M idea: 4 bits where the model tolerates them, 8 where it does not. A job has one format, so
+the choice is per site (fused QKV, O, fused gate+up, down, LM head). Candidates were measured with
+`python -m zynpu.model.evaluate --model gemma3-270m --policy NAME ...` (docs/model.md, "Weight
+precision"): perplexity on data/sample.txt against float32, and weight bytes per token.
 """
 
 from __future__ import annotations
