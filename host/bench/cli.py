@@ -42,6 +42,12 @@ def _decode(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def _agent(args: argparse.Namespace) -> dict[str, Any]:
+    from ..agent.bench import run
+
+    return run(device=args.device or "numpy")
+
+
 def _serve(args: argparse.Namespace) -> dict[str, Any]:
     from ..device.select import ENGINES, device_name
     from ..serve.bench import run
@@ -57,6 +63,7 @@ BENCHES: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] =
         "transformer decode on the NPU: tokens/s, cycles and bytes per token, roofline error",
         _decode,
     ),
+    "agent": ("agent under a 500-datagram flood: the other sender's wait, drops, memory, tokens/s", _agent),
     "serve": ("zynpu serve at 1/2/4 clients: time to first token, tokens/s, queue rejections", _serve),
 }
 
