@@ -25,7 +25,17 @@ OVERLAYS = Path(__file__).resolve().parent
 REPO_ROOT = OVERLAYS.parent
 BOARDS = board_names()
 # The board facts build.tcl and zynpu_bd.tcl read as `$board(key)`.
-TCL_KEYS = ("name", "part", "board_part", "board_connections", "vivado", "clock_mhz", "hp_port", "hpm_port")
+TCL_KEYS = (
+    "name",
+    "part",
+    "board_part",
+    "board_connections",
+    "vivado",
+    "clock_mhz",
+    "hp_port",
+    "hpm_port",
+    "weight_ports",
+)
 # AXI DMA buffer length register width: 2**26 - 1 bytes per transfer (the default 14 bits is 16 KiB).
 DMA_LENGTH_BITS = 26
 VERSION_TIMEOUT = 120
