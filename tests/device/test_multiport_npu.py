@@ -6,12 +6,13 @@ import itertools
 
 import numpy as np
 import pytest
-from device_helpers import random_int8
 
 from zynpu.device.multiport import MultiPortDevice, open_ports
 from zynpu.npu import Npu, plan, port_columns
 from zynpu.tile import packing, reference
 from zynpu.tile.manifest import load_manifest
+
+from .device_helpers import random_int8
 
 _OPEN: dict[tuple[str, int], object] = {}
 
