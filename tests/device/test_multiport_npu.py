@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -14,7 +15,15 @@ from zynpu.tile.manifest import load_manifest
 
 from .device_helpers import random_int8
 
-_OPEN: dict[tuple[str, int], object] = {}
+_OPEN: dict[tuple[str, int], MultiPortDevice] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_ports() -> Iterator[None]:
+    """The multi-port devices this module opened are closed when it ends."""
+    yield
+    while _OPEN:
+        _OPEN.popitem()[1].close()
 
 
 def _ports(kind: str, count: int) -> MultiPortDevice:
