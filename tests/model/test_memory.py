@@ -20,8 +20,8 @@ from zynpu.model import smooth as S
 from zynpu.model import testmodels
 from zynpu.model.embedding import StoredRows, quantize_by_rows
 from zynpu.model.engine import NumpyEngine
-from zynpu.model.gguf_load import canonical_name
-from zynpu.model.load import load, load_weights
+from zynpu.model.gguf_load import canonical_name, load_gguf
+from zynpu.model.load import load
 from zynpu.model.transformer import Transformer
 from zynpu.model.w8a8 import quantize_weight
 from zynpu.model.weights import expected_shapes
@@ -62,7 +62,7 @@ def _full_forward_stats(cfg, weights, ids, chunk):  # type: ignore[no-untyped-de
 @pytest.mark.parametrize("family", testmodels.FAMILIES)
 def test_on_demand_weights_equal_eager_dequantization(family: str, tiny_paths) -> None:
     path = tiny_paths(family)[0]
-    cfg, lazy, _ = load_weights(path)
+    cfg, lazy, _ = load_gguf(path)
     eager = _eager(path, cfg)
     assert set(lazy) == set(eager)
     for name in reversed(list(eager)):  # another order than the file's: the layer cache must not matter
@@ -89,10 +89,10 @@ def test_layer_by_layer_calibration_equals_the_whole_forward(family: str, loaded
 
 
 @pytest.mark.parametrize("family", testmodels.FAMILIES)
-def test_w8a8_and_float_models_unchanged_bit_for_bit(family: str, tiny_paths) -> None:
+def test_w8a8_and_float_models_unchanged_bit_for_bit(family: str, tiny_paths, loaded) -> None:
     """load() (on-demand weights, lazy smoothing) == a model built from eagerly dequantized weights."""
     path = tiny_paths(family)[0]
-    cfg, _, tok = load_weights(path)
+    cfg, _, tok = loaded(family)
     eager = _eager(path, cfg)
     calib = np.array(tok.encode(S.calibration_text())[: S.CALIBRATION_TOKENS])
     smoothed = S.smooth(cfg, eager, calib, S.DEFAULT_ALPHA, stats=_full_forward_stats(cfg, eager, calib, 256))
@@ -147,11 +147,11 @@ def test_reading_a_checkpoint_dequantizes_nothing_whole(tiny_paths) -> None:
     """Validation (every value checked finite) and the on-demand mapping stay far below the float32
     model: before, reading dequantized every tensor and kept them all."""
     path = tiny_paths("gemma3")[0]
-    cfg, _, _ = load_weights(path)  # tokenizer cache warm: measure the weights only
+    cfg, _, _ = load_gguf(path)
     float_model = sum(int(np.prod(s)) for s in expected_shapes(cfg).values()) * 4
     tracemalloc.start()
     try:
-        _, weights, _ = load_weights(path)
+        _, weights, _ = load_gguf(path)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -185,4 +185,4 @@ def test_a_non_finite_block_scale_is_still_caught_before_anything_is_built(tiny_
     bad = tmp_path / "nan.gguf"
     bad.write_bytes(bytes(data))
     with pytest.raises(ModelLoadError, match=rf"tensor '{t.name}' contains NaN or Inf"):
-        load_weights(bad)
+        load_gguf(bad)
