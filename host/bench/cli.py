@@ -35,6 +35,12 @@ def _decode(args: argparse.Namespace) -> dict[str, Any]:
     return run(model=args.model, device_name=args.device, tokens=args.tokens, board=args.board)
 
 
+def _agent(args: argparse.Namespace) -> dict[str, Any]:
+    from ..agent.bench import run
+
+    return run(device=args.device or "numpy")
+
+
 def _serve(args: argparse.Namespace) -> dict[str, Any]:
     from ..device.select import ENGINES, device_name
     from ..serve.bench import run
@@ -50,6 +56,7 @@ BENCHES: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] =
         "transformer decode on the NPU: tokens/s, cycles and bytes per token, roofline error",
         _decode,
     ),
+    "agent": ("agent under a 500-datagram flood: the other sender's wait, drops, memory, tokens/s", _agent),
     "serve": ("zynpu serve at 1/2/4 clients: time to first token, tokens/s, queue rejections", _serve),
 }
 
