@@ -110,15 +110,22 @@ def pack_activations(x: np.ndarray, lanes: int) -> np.ndarray:
     return out.view(np.uint8).reshape(-1)
 
 
+_PACK_BLOCKS = 1024  # output blocks packed at once (1024 x 16 lanes x K=640: 10 MB)
+
+
 def pack_weights(w: np.ndarray, lanes: int) -> np.ndarray:
     """Weights int8 (N, K) -> uint8 (ceil(N/L) * K * L,): block j, beat k, lane l holds W[j*L + l, k]."""
     n, k = w.shape
     blocks = -(-n // lanes)
-    padded = np.zeros((blocks * lanes, k), dtype=np.int8)
-    padded[:n] = w
-    return (
-        np.ascontiguousarray(padded.reshape(blocks, lanes, k).transpose(0, 2, 1)).view(np.uint8).reshape(-1)
-    )
+    out = np.empty((blocks, k, lanes), dtype=np.int8)
+    # a group of blocks at a time: a 262,144-row LM head would otherwise need two more copies of itself
+    for b0 in range(0, blocks, _PACK_BLOCKS):
+        b1 = min(blocks, b0 + _PACK_BLOCKS)
+        rows = w[b0 * lanes : b1 * lanes]
+        padded = np.zeros(((b1 - b0) * lanes, k), dtype=np.int8)
+        padded[: len(rows)] = rows
+        out[b0:b1] = padded.reshape(b1 - b0, lanes, k).transpose(0, 2, 1)
+    return out.view(np.uint8).reshape(-1)
 
 
 def unpack_weights(packed: np.ndarray, n: int, k: int, lanes: int) -> np.ndarray:
