@@ -186,3 +186,21 @@ def test_a_non_finite_block_scale_is_still_caught_before_anything_is_built(tiny_
     bad.write_bytes(bytes(data))
     with pytest.raises(ModelLoadError, match=rf"tensor '{t.name}' contains NaN or Inf"):
         load_gguf(bad)
+
+
+def test_lm_head_sized_weights_pack_and_run_in_groups() -> None:
+    """Packing and the ref tile model work a group of blocks at a time; a matrix spanning several
+    groups (and a partial last block) still gives the exact integer product."""
+    from zynpu.tile import packing, reference
+    from zynpu.tile.manifest import load_manifest
+
+    manifest = load_manifest()
+    lanes, k = manifest.lanes, 24
+    n = (packing._PACK_BLOCKS + 3) * lanes + 5
+    rng = np.random.default_rng(7)
+    w = rng.integers(-127, 128, (n, k)).astype(np.int8)
+    x = rng.integers(-127, 128, (2, k)).astype(np.int8)
+    np.testing.assert_array_equal(packing.unpack_weights(packing.pack_weights(w, lanes), n, k, lanes), w)
+    result = reference.run_packet(manifest, packing.pack_job(manifest, x, w))
+    got = packing.unpack_results(result.output, packing.JobShape(2, k, n, lanes))
+    np.testing.assert_array_equal(got, x.astype(np.int64) @ w.astype(np.int64).T)
