@@ -10,3 +10,5 @@ set board(hp_port) 0
 set board(hpm_port) HPM0_FPD
 # Peak PS DDR bandwidth (GB/s), for the roofline: shared by the HP ports and the CPUs.
 set board(ddr_gbytes_per_s) 19.2
+# Weight ports P: HP ports, each with its own AXI DMA and tile (zynpu.npu splits a job over them by N).
+set board(weight_ports) 4

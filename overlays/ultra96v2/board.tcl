@@ -11,3 +11,6 @@ set board(hp_port) 0
 set board(hpm_port) HPM0_FPD
 # Peak PS DDR bandwidth (GB/s), for the roofline: shared by the HP ports and the CPUs.
 set board(ddr_gbytes_per_s) 8.5
+# Weight ports P: HP ports, each with its own AXI DMA and tile. Two 3.2 GB/s ports at 200 MHz give 6.4
+# of the ~7.9 GB/s the LPDDR4 sustains; whether a third fits the XCZU3EG beside the tiles is unsynthesized.
+set board(weight_ports) 2

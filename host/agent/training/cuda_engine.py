@@ -17,7 +17,7 @@ class CudaEngine:
     def __init__(self, device: str = "cuda") -> None:
         self.device = torch.device(device)
 
-    def load_weights(self, w: np.ndarray) -> Any:
+    def pack_weights(self, w: np.ndarray) -> Any:
         if w.dtype != np.int8 or w.ndim != 2:
             raise TypeError(f"w must be a 2-D int8 array, got {w.dtype} {w.shape}")
         return torch.from_numpy(np.ascontiguousarray(w.T)).to(self.device, torch.float64)
