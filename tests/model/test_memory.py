@@ -201,6 +201,10 @@ def test_lm_head_sized_weights_pack_and_run_in_groups() -> None:
     w = rng.integers(-127, 128, (n, k)).astype(np.int8)
     x = rng.integers(-127, 128, (2, k)).astype(np.int8)
     np.testing.assert_array_equal(packing.unpack_weights(packing.pack_weights(w, lanes), n, k, lanes), w)
+    into = np.full(n * k * 2, 7, np.uint8)  # packing into a device buffer's tail leaves the rest alone
+    packed = packing.pack_weights(w, lanes, out=into[5 : 5 + packing.pack_weights(w, lanes).size])
+    np.testing.assert_array_equal(packing.unpack_weights(packed, n, k, lanes), w)
+    assert (into[:5] == 7).all() and (into[5 + packed.size :] == 7).all()
     result = reference.run_packet(manifest, packing.pack_job(manifest, x, w))
     got = packing.unpack_results(result.output, packing.JobShape(2, k, n, lanes))
     np.testing.assert_array_equal(got, x.astype(np.int64) @ w.astype(np.int64).T)
