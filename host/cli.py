@@ -18,7 +18,7 @@ from zynpu.errors import UserError
 
 # Modules that add sub-commands; one line per subsystem.
 COMMAND_MODULES: tuple[str, ...] = (
-    "zynpu.hw.cli",
+    "zynpu.hw_cli",
     "zynpu.board.cli",
     "zynpu.radio.cli",
     "zynpu.bench.cli",
@@ -47,7 +47,7 @@ EXAMPLES: dict[str, str] = {
     "radio bench": "zynpu radio bench --json",
     "radio ping": "zynpu radio ping --count 3 --json",
     "agent run": "zynpu agent run \"what is the board temperature?\" --device numpy",
-    "agent serve": "zynpu agent serve --radio sim --max-events 3",
+    "agent serve": "zynpu agent serve --radio sim --seconds 600",
     "agent eval": "zynpu agent eval --device numpy --tasks 20 --json",
     "agent trace": "zynpu agent trace last",
     "serve": "zynpu serve --model tiny --device numpy --port 8000",

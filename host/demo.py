@@ -151,7 +151,7 @@ def gemma_part(story: Story, device_name: str, tokens: int, check_tokens: int, p
     from .estimate import sim_seconds_per_token
     from .model.engine import NumpyEngine
     from .model.generate import generate, stream_text
-    from .model.load import load_weights, resolve
+    from .model.load import read_checkpoint, resolve
     from .model.smooth import smooth_for_w8a8
     from .model.transformer import Transformer
     from .npu import Npu
@@ -168,7 +168,7 @@ def gemma_part(story: Story, device_name: str, tokens: int, check_tokens: int, p
         return
     tty = sys.stderr.isatty()
     with stage(story, "reading the GGUF and dequantizing"):
-        cfg, weights, tok = load_weights(resolve(GEMMA))
+        cfg, weights, tok = read_checkpoint(resolve(GEMMA))
     with stage(story, "SmoothQuant calibration for int8 activations"):
         weights = smooth_for_w8a8(cfg, weights, tok)
     npu = Npu(open_device(device_name))

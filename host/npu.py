@@ -189,13 +189,7 @@ class Npu:
     def identify(self) -> dict[str, int]:
         """Read every port's identity registers and compare them with the manifest, naming any difference."""
         man = self.manifest
-        expected = {
-            "ID": man.id_magic,
-            "VERSION": man.version_word,
-            "CONFIG": man.config_word,
-            "MAX_K": man.max_k,
-            "CONFIG_HASH": man.config_hash32,
-        }
+        expected = man.identity
         found: dict[str, int] = {}
         for index, port in enumerate(self.ports):
             found = {name: port.read(man.offset(name)) for name in expected}

@@ -1,7 +1,7 @@
 # The zynpu block design, identical on every board: Zynq UltraScale+ PS, AXI DMA, and the tile as an RTL
 # module reference. Nothing here names a board or restates the tile: it reads two arrays,
 #   zynpu(...)  written from hw/manifest.json by overlays/build_overlay.py (zynpu_params.tcl),
-#   board(...)  from overlays/<board>/board.tcl.
+#   board(...)  from overlays/boards.json (build_overlay.py writes it as Tcl).
 # Sourcing this file only defines procs; overlays/build.tcl calls zynpu_create_design.
 
 # Newest installed version of the first IP found among `candidates` (VENDOR:LIBRARY:NAME): no IP

@@ -118,10 +118,10 @@ GEMMA_TUNED = "gemma3-270m+lora"  # Gemma 3 270M with the shipped adapter merged
 def _load_gemma(engine: str | Any, adapter: Path | None) -> tuple[Any, Any]:
     """Gemma 3 270M from its GGUF; with an adapter, LoRA is merged into the float weights first, then
     SmoothQuant and W8A8 exactly as for the base model, so every linear layer runs on the NPU."""
-    from zynpu.model.load import load_weights, resolve
+    from zynpu.model.load import read_checkpoint, resolve
     from zynpu.model.transformer import Transformer
 
-    cfg, weights, tok = load_weights(resolve(GEMMA))
+    cfg, weights, tok = read_checkpoint(resolve(GEMMA))
     if adapter is not None:
         from zynpu.agent.adapter import merge, read_adapter
 
@@ -139,7 +139,7 @@ def load_llm(
 ) -> Llm:
     """The shipped tiny model (default), `gemma3-270m` (few-shot) or `gemma3-270m+lora` (the shipped
     adapter, or `adapter`), on the named engine."""
-    from zynpu.model.load import load_weights, resolve
+    from zynpu.model.load import read_checkpoint, resolve
     from zynpu.model.transformer import Transformer
 
     ref = str(ref or SHIPPED_MODEL)
@@ -155,7 +155,7 @@ def load_llm(
         return Llm(model, tok, fmt, name, **kw)
     # Plain W8A8 on the stored weights: the same Transformer and engine path as `load`, without
     # any load-time calibration on general text (this model only ever reads its own task format).
-    cfg, weights, tok = load_weights(resolve(ref))
+    cfg, weights, tok = read_checkpoint(resolve(ref))
     eng = engine if not isinstance(engine, str) else make_engine(engine)
     model = Transformer(cfg, weights, eng, progress=False)
     from zynpu.agent.prompt import TinyPrompt

@@ -138,7 +138,7 @@ def _job_sizes(model: Transformer) -> list[tuple[int, int]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from zynpu.model.load import load_weights, resolve
+    from zynpu.model.load import read_checkpoint, resolve
     from zynpu.model.testmodels import sample_text
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     chosen = tuple(POLICIES) if args.policy == ["all"] else tuple(args.policy or ("w8a8", SHIPPED_4BIT))
-    cfg, weights, tok = load_weights(resolve(args.model))
+    cfg, weights, tok = read_checkpoint(resolve(args.model))
     ids = np.array(tok.encode(sample_text())[: args.max_tokens])
     calib = None if args.no_smoothing else np.array(tok.encode(calibration_text()))
     r = compare(

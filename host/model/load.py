@@ -53,8 +53,11 @@ def resolve(ref: str) -> Path:
     return p
 
 
-def load_weights(path: Path) -> tuple[ModelConfig, dict[str, np.ndarray], TextTokenizer]:
-    """Read and validate everything (config, tensors, tokenizer) without building the model."""
+def read_checkpoint(path: Path) -> tuple[ModelConfig, dict[str, np.ndarray], TextTokenizer]:
+    """Read a checkpoint (GGUF file or HF folder): config, float tensors, tokenizer, all validated.
+
+    Nothing is quantized or packed yet: that happens when `Transformer` builds its layers on an engine.
+    """
     if path.is_dir():
         from zynpu.model.hf_load import load_hf
 
@@ -95,7 +98,7 @@ def load(
     from zynpu.progress import stage
 
     with stage(f"loading {ref}: reading the weights", enabled=progress):
-        cfg, weights, tok = load_weights(resolve(str(ref)))
+        cfg, weights, tok = read_checkpoint(resolve(str(ref)))
     if overrides:
         cfg = cfg.replace(**overrides)
     from zynpu.model.precision import policy

@@ -107,7 +107,7 @@ class Transformer:
     """Weights are quantized and packed once here; `forward` streams them through the engine per call.
 
     Without an engine, `numerics` picks the reference arithmetic: float32 (default), or another
-    implementation's rounding, e.g. zynpu.model.llamacpp_numerics to compare with llama.cpp.
+    implementation's rounding, e.g. zynpu.model.validation.llamacpp_numerics to compare with llama.cpp.
     """
 
     def __init__(

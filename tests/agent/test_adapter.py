@@ -40,10 +40,10 @@ def test_merge_adds_scaled_low_rank_products_and_checks_shapes() -> None:
 def test_training_forward_with_lora_equals_the_reference_forward_of_merged_weights() -> None:
     torch = pytest.importorskip("torch")  # the `train` extra
     from zynpu.agent.training.torch_forward import LoraModel
-    from zynpu.model.load import load_weights, resolve
+    from zynpu.model.load import read_checkpoint, resolve
     from zynpu.model.transformer import Transformer
 
-    cfg, w, _ = load_weights(resolve("tiny-gemma3"))  # sliding window 4: both attention kinds run
+    cfg, w, _ = read_checkpoint(resolve("tiny-gemma3"))  # sliding window 4: both attention kinds run
     ids = np.array([2, 5, 17, 33, 40, 7, 9, 11, 3, 60])
     model = LoraModel(cfg, w, rank=4, alpha=8.0, max_len=32)
     with torch.no_grad():

@@ -61,6 +61,7 @@ def test_eval_report_on_the_host_int8_engine(tiny: Llm) -> None:
 TARGET = 0.9
 
 
+@pytest.mark.slow
 def test_shipped_model_reaches_the_target_on_the_host_int8_engine(tiny: Llm) -> None:
     """In-distribution (legacy) set only: a regression check, not the headline number."""
     report = evaluate(tiny, n=50, suite="legacy")

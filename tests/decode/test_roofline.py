@@ -91,7 +91,7 @@ def test_single_port_int8_gemma_prediction_is_unchanged() -> None:
 
 def test_ultra96_has_less_bandwidth_than_kv260() -> None:
     assert board_spec("ultra96v2").ddr_gbytes_per_s < board_spec("kv260").ddr_gbytes_per_s
-    with pytest.raises(Exception, match="unknown board"):
+    with pytest.raises(ValueError, match=r"unknown board .pynq-z1. \(boards: kv260, ultra96v2, zcu104\)"):
         board_spec("pynq-z1")
 
 
@@ -107,3 +107,16 @@ def test_roofline_command_prints_json_and_draws(tmp_path, capsys) -> None:
 def test_roofline_command_names_a_missing_model(capsys) -> None:
     assert main(["roofline", "--model", "/nonexistent/model.gguf"]) == 2
     assert "no such model" in capsys.readouterr().err
+
+
+def test_the_roofline_and_the_vivado_flow_read_one_set_of_board_facts(tmp_path) -> None:
+    from zynpu.overlays import build_overlay as flow
+    from zynpu.overlays.boards import BOARDS_FILE, board_facts
+
+    for board in flow.BOARDS:
+        spec = board_spec(board)
+        tcl = flow.write_board_tcl(tmp_path / f"{board}.tcl", board).read_text()
+        assert f"set board(clock_mhz) {spec.clock_mhz:g}\n" in tcl
+        assert spec.ddr_gbytes_per_s == board_facts(board)["ddr_gbytes_per_s"]
+    # No second home for the facts: no hand-written board Tcl beside boards.json.
+    assert not list(BOARDS_FILE.parent.glob("*/board.tcl"))

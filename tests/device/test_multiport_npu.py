@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from device_helpers import random_int8
 
 from zynpu.device.multiport import MultiPortDevice, open_ports
 from zynpu.npu import Npu, plan, port_columns
 from zynpu.tile import packing, reference
 from zynpu.tile.manifest import load_manifest
 
-_OPEN: dict[tuple[str, int], object] = {}
+from .device_helpers import random_int8
+
+_OPEN: dict[tuple[str, int], MultiPortDevice] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_ports() -> Iterator[None]:
+    """The multi-port devices this module opened are closed when it ends."""
+    yield
+    while _OPEN:
+        _OPEN.popitem()[1].close()
 
 
 def _ports(kind: str, count: int) -> MultiPortDevice:

@@ -66,7 +66,7 @@ proc assign_bd_address {args} { rec addr {*}$args }
 
 def run_design(tmp_path: Path, board: str) -> list[list[str]]:
     params = flow.write_params(
-        tmp_path / "zynpu_params.tcl", HW, {"board_file": OVERLAYS / board / "board.tcl"}
+        tmp_path / "zynpu_params.tcl", HW, {"board_file": flow.write_board_tcl(tmp_path / "board.tcl", board)}
     )
     script = tmp_path / "run.tcl"
     catalogue = CATALOGUES[flow.read_board(board)["vivado"]]
@@ -220,9 +220,9 @@ def test_block_design_matches_the_manifest(tmp_path: Path, board: str) -> None:
 
 
 def test_build_tcl_stops_on_a_wrong_vivado_version(tmp_path: Path) -> None:
-    params = flow.write_params(
-        tmp_path / "p.tcl", HW, {"board_file": OVERLAYS / "zcu104" / "board.tcl", "allow_version_mismatch": 0}
-    )
+    board_file = flow.write_board_tcl(tmp_path / "b.tcl", "zcu104")
+    flow_values = {"board_file": board_file, "allow_version_mismatch": 0}
+    params = flow.write_params(tmp_path / "p.tcl", HW, flow_values)
     script = tmp_path / "run.tcl"
     script.write_text(
         STUBS + "proc version {args} { return 2022.1 }\nproc create_project {args} { rec project {*}$args }\n"
@@ -263,7 +263,8 @@ def test_build_tcl_registers_the_board_store_and_takes_the_handoff_hwh(tmp_path:
     (impl / "zynpu_wrapper.bit").write_bytes(b"bit")
     params = flow.write_params(
         tmp_path / "p.tcl", HW,
-        {"board_file": OVERLAYS / "kv260" / "board.tcl", "allow_version_mismatch": 0, "project_dir": project,
+        {"board_file": flow.write_board_tcl(tmp_path / "board.tcl", "kv260"), "allow_version_mismatch": 0,
+         "project_dir": project,
          "out_dir": out, "report_dir": tmp_path / "reports", "verilog": tmp_path / "tile.v", "jobs": 2},
     )  # fmt: skip
     answers = r"""

@@ -63,12 +63,12 @@ def batches(examples: list[tuple[list[int], list[int]]], batch: int, steps: int,
 
 
 def train(args: argparse.Namespace) -> dict[str, Any]:
-    from zynpu.model.load import load_weights, resolve
+    from zynpu.model.load import read_checkpoint, resolve
 
     torch.manual_seed(args.seed)
     dev = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
     t0 = time.time()
-    cfg, weights, tok = load_weights(resolve(args.base))
+    cfg, weights, tok = read_checkpoint(resolve(args.base))
     examples = build_examples(tok, args.tasks, args.seed)
     t_data = time.time() - t0
     model = LoraModel(
