@@ -240,7 +240,10 @@ class Npu:
         buffer = device.allocate(prefix + -(-n // lanes) * k * lanes, np.uint8)
         packing.pack_weights(w, lanes, out=buffer[prefix:])  # in place: no host copy of the weights
         buffer.flush()
-        output = device.allocate(full.output_bytes + lanes, np.uint8)
+        # Results are read by the CPU: a cacheable buffer (invalidated before each read, `_collect`)
+        # reads at cache speed on a board, where non-cacheable reads are slow. The weights buffer stays
+        # non-cacheable: it is large and only written, so flushing it whole every job would cost more.
+        output = device.allocate(full.output_bytes + lanes, np.uint8, cacheable=True)
         return WeightPart(port, k0, k, n0, n, buffer, prefix, output)
 
     # Matmul -------------------------------------------------------------------------------------

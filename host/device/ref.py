@@ -58,7 +58,9 @@ class RefDevice(Device):
         self._done = False
         self._error = 0
 
-    def allocate(self, shape: int | tuple[int, ...], dtype: np.dtype | type = np.uint8) -> Buffer:
+    def allocate(
+        self, shape: int | tuple[int, ...], dtype: np.dtype | type = np.uint8, cacheable: bool = False
+    ) -> Buffer:
         return self._memory.allocate(shape, dtype)
 
     def _run_job(self, timeout: float) -> None:
