@@ -218,8 +218,14 @@ def install(
     return True
 
 
-def wheelhouse_items(remote: Remote, env: RemoteEnv, root: Path, extras: list[str]) -> list[Item]:
-    """The extras' runtime wheels the board lacks, for its machine and Python (the board has no internet)."""
+def wheelhouse_items(
+    remote: Remote, env: RemoteEnv, remote_dir: str, root: Path, extras: list[str]
+) -> list[Item]:
+    """The extras' runtime wheels the board lacks, for its machine and Python (the board has no internet).
+
+    Packages an earlier deploy shipped (named in the board's wheelhouse folder) are ours, not the image's:
+    they do not pin the next wheelhouse, so it stays the same whether or not they went into the env.
+    """
     from . import wheelhouse
 
     requirements = wheelhouse.extra_requirements(root / "pyproject.toml", extras) if extras else []
@@ -229,8 +235,11 @@ def wheelhouse_items(remote: Remote, env: RemoteEnv, root: Path, extras: list[st
     code, stdout, stderr = remote.run(env.wrap(probe), stream=False)
     if code != 0:
         raise UserError(f"{remote.target}: asking the board's Python its platform failed: {stderr.strip()}")
+    _, shipped, _ = remote.run(
+        f"ls -- {shlex.quote(f'{remote_dir}/{WHEELHOUSE_DIR}')} 2>/dev/null", stream=False
+    )
     board = wheelhouse.parse_probe(stdout)
-    wheels = wheelhouse.build(board, requirements, stdout)
+    wheels = wheelhouse.build(board, requirements, stdout, ours=shipped.split())
     print(f"  wheelhouse {board.abi}-{board.machine}: {len(wheels)} wheel(s) the board lacks")
     return [Item(w, f"{WHEELHOUSE_DIR}/{w.name}") for w in wheels]
 
@@ -302,10 +311,10 @@ def deploy(
         items.append(wheel)
         if with_tests:
             items += test_items(root)
-        deps = wheelhouse_items(remote, env, root, list(extras))
-        items += deps
         report = DeployReport(remote_dir=resolve_remote_dir(remote, remote_dir))
         print(f"deploying to {remote.target}:{report.remote_dir}")
+        deps = wheelhouse_items(remote, env, report.remote_dir, root, list(extras))
+        items += deps
         sync(remote, report.remote_dir, items, report)
         report.installed = install(remote, env, report.remote_dir, wheel, into_env=False, deps=deps)
         if into_env or (notebooks_dir is not None and env.sudo):  # root's Jupyter imports from the env

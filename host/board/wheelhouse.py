@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,9 +140,13 @@ def download(board: BoardPlatform, requirements: list[str], pins: dict[str, str]
         )
 
 
-def build(board: BoardPlatform, requirements: list[str], freeze: str) -> list[Path]:
-    """The wheels the board lacks (cached); downloaded wheels the board already has are left out."""
-    pins = constraints(freeze)
+def build(board: BoardPlatform, requirements: list[str], freeze: str, ours: Iterable[str] = ()) -> list[Path]:
+    """The wheels the board lacks (cached); downloaded wheels the board already has are left out.
+
+    `ours`: wheel file names an earlier deploy shipped; their packages do not count as the board's own.
+    """
+    shipped = {wheel_name_version(Path(name))[0] for name in ours if name.endswith(".whl")}
+    pins = {name: version for name, version in constraints(freeze).items() if name not in shipped}
     requirements = missing(requirements, pins)
     if not requirements:
         return []
