@@ -95,3 +95,13 @@ def test_model_wheelhouse_for_a_kria_board_keeps_its_numpy(tmp_path: Path, monke
     size = sum(w.stat().st_size for w in wheels)
     print(f"\nwheelhouse cp310-aarch64 (model): {len(wheels)} wheels, {size / 1e6:.1f} MB, {seconds:.1f} s")
     assert wh.build(KRIA, reqs, FREEZE) == wheels  # cached: the same files, no download
+
+
+def test_extras_option_parses_a_comma_list_and_none() -> None:
+    from argparse import Namespace
+
+    from zynpu.board.cli import _extras
+
+    assert _extras(Namespace(extras="model")) == ["model"]
+    assert _extras(Namespace(extras="model, deploy")) == ["model", "deploy"]
+    assert _extras(Namespace(extras="none")) == [] and _extras(Namespace(extras="")) == []
