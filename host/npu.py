@@ -236,10 +236,9 @@ class Npu:
         lanes = self.lanes
         full = packing.JobShape(self.rows, k, n, lanes)
         prefix = full.prefix_beats * lanes
-        weights = packing.pack_weights(w, lanes)
         device = self.ports[port]
-        buffer = device.allocate(prefix + weights.size, np.uint8)
-        buffer[prefix:] = weights
+        buffer = device.allocate(prefix + -(-n // lanes) * k * lanes, np.uint8)
+        packing.pack_weights(w, lanes, out=buffer[prefix:])  # in place: no host copy of the weights
         buffer.flush()
         output = device.allocate(full.output_bytes + lanes, np.uint8)
         return WeightPart(port, k0, k, n0, n, buffer, prefix, output)

@@ -110,15 +110,29 @@ def pack_activations(x: np.ndarray, lanes: int) -> np.ndarray:
     return out.view(np.uint8).reshape(-1)
 
 
-def pack_weights(w: np.ndarray, lanes: int) -> np.ndarray:
-    """Weights int8 (N, K) -> uint8 (ceil(N/L) * K * L,): block j, beat k, lane l holds W[j*L + l, k]."""
+_PACK_BLOCKS = 1024  # output blocks packed at once (1024 x 16 lanes x K=640: 10 MB)
+
+
+def pack_weights(w: np.ndarray, lanes: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Weights int8 (N, K) -> uint8 (ceil(N/L) * K * L,): block j, beat k, lane l holds W[j*L + l, k].
+
+    `out`: uint8 memory of that size to pack into (a device buffer), instead of a new array.
+    """
     n, k = w.shape
     blocks = -(-n // lanes)
-    padded = np.zeros((blocks * lanes, k), dtype=np.int8)
-    padded[:n] = w
-    return (
-        np.ascontiguousarray(padded.reshape(blocks, lanes, k).transpose(0, 2, 1)).view(np.uint8).reshape(-1)
-    )
+    if out is None:
+        out = np.empty(blocks * k * lanes, dtype=np.uint8)
+    elif out.dtype != np.uint8 or out.size != blocks * k * lanes:
+        raise ValueError(f"out must be {blocks * k * lanes} uint8 bytes, not {out.size} {out.dtype}")
+    packed = out.reshape(-1).view(np.int8).reshape(blocks, k, lanes)
+    # a group of blocks at a time: a 262,144-row LM head would otherwise need two more copies of itself
+    for b0 in range(0, blocks, _PACK_BLOCKS):
+        b1 = min(blocks, b0 + _PACK_BLOCKS)
+        rows = w[b0 * lanes : b1 * lanes]
+        padded = np.zeros(((b1 - b0) * lanes, k), dtype=np.int8)
+        padded[: len(rows)] = rows
+        packed[b0:b1] = padded.reshape(b1 - b0, lanes, k).transpose(0, 2, 1)
+    return out.reshape(-1)
 
 
 def unpack_weights(packed: np.ndarray, n: int, k: int, lanes: int) -> np.ndarray:

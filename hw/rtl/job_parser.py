@@ -62,11 +62,11 @@ class JobParser(wiring.Component):
         rows = Signal(self.row_bits + 1)
         k = Signal(self.k_bits)
         k_beats = Signal(self.word_bits + 1)
-        blocks = Signal(24)
+        blocks = Signal(range(spec.MAX_N + 1))  # weight blocks of this job, up to MAX_N
         act_row = Signal(self.row_bits + 1)
         act_word = Signal(self.word_bits + 1)
         w_k = Signal(self.k_bits)
-        w_block = Signal(24)
+        w_block = Signal.like(blocks)
         index = Signal(32)  # index of the current input beat within the packet
         outstanding = Signal()
         cur_index = Signal(32)  # index of the beat on the bus within its packet

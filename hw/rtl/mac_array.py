@@ -108,9 +108,9 @@ class MacArray(wiring.Component):
                     m.d.sync += results[r][lane].eq(acc)
             m.d.comb += self.commit[r].eq(committed)
 
-        per_beat = lanes // 4
+        per_beat = lanes // spec.OUTPUT_BEATS_PER_ROW
         with m.Switch(self.sel_beat):
-            for b in range(4):
+            for b in range(spec.OUTPUT_BEATS_PER_ROW):
                 with m.Case(b):
                     for i, word in enumerate(results[0][b * per_beat : (b + 1) * per_beat]):
                         m.d.comb += self.result_beat.word_select(i, acc_bits).eq(word)

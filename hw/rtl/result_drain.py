@@ -45,7 +45,7 @@ class ResultDrain(wiring.Component):
         src = self.source
         full = Signal()
         row = Signal(self.row_bits + 1)
-        beat = Signal(2)
+        beat = Signal(range(spec.OUTPUT_BEATS_PER_ROW))  # result beat within a token row
         fire = src.valid & src.ready
         block_end = (beat == spec.OUTPUT_BEATS_PER_ROW - 1) & (row == self.job_rows - 1)
 
