@@ -128,8 +128,10 @@ def _count_allocations(device: Any) -> list[int]:
     for port in getattr(device, "ports", (device,)):
         allocate = port.allocate
 
-        def counting(shape: Any, dtype: Any = np.uint8, _allocate: Any = allocate) -> Any:
-            buffer = _allocate(shape, dtype)
+        def counting(
+            shape: Any, dtype: Any = np.uint8, cacheable: bool = False, _allocate: Any = allocate
+        ) -> Any:
+            buffer = _allocate(shape, dtype, cacheable)
             total[0] += buffer.nbytes
             return buffer
 
