@@ -11,6 +11,7 @@ adapter.json with the training record. CPU or CUDA; seeded data, init and batch 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import random
@@ -45,7 +46,10 @@ def build_examples(tok: Any, n: int, seed: int) -> list[tuple[list[int], list[in
     return out
 
 
-def save_examples(path: Path, examples: list[tuple[list[int], list[int]]], n: int, seed: int, secs: float) -> None:
+Examples = list[tuple[list[int], list[int]]]
+
+
+def save_examples(path: Path, examples: Examples, n: int, seed: int, secs: float) -> None:
     """The tokenized trajectories as one compressed npz (built once, e.g. on a CPU, trained on elsewhere)."""
     lengths = np.array([len(e) for e, _ in examples], dtype=np.int64)
     np.savez_compressed(
@@ -58,12 +62,13 @@ def save_examples(path: Path, examples: list[tuple[list[int], list[int]]], n: in
     )
 
 
-def load_examples(path: Path, n: int, seed: int) -> tuple[list[tuple[list[int], list[int]]], float]:
+def load_examples(path: Path, n: int, seed: int) -> tuple[Examples, float]:
+    """save_examples' file back, checked to hold the data of these arguments."""
     d = np.load(path)
     if d["key"].tolist() != [n, seed]:
         raise SystemExit(f"{path} holds other data {d['key'].tolist()}; delete it or pass another path")
     ids, mask, off = d["ids"].tolist(), d["mask"].tolist(), d["offsets"].tolist()
-    return [(ids[a:b], mask[a:b]) for a, b in zip(off[:-1], off[1:])], float(d["seconds"])
+    return [(ids[a:b], mask[a:b]) for a, b in itertools.pairwise(off)], float(d["seconds"])
 
 
 def batches(examples: list[tuple[list[int], list[int]]], batch: int, steps: int, seed: int, pad: int):  # type: ignore[no-untyped-def]

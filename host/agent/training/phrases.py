@@ -66,6 +66,25 @@ def _sensor_frames(nouns: list[str], extra: list[str]) -> list[str]:
         "may i have the {n}",
         "{n} report",
         "quick {n} check",
+        "is the {n} ok",
+        "how's the {n}",
+        "how is the {n} looking",
+        "any news on the {n}",
+        "do you know the {n}",
+        "can you tell me the {n}",
+        "could you check the {n}",
+        "what does the {n} say",
+        "look at the {n}",
+        "status of the {n}",
+        "{n} update",
+        "update me on the {n}",
+        "give me an update on the {n}",
+        "i'd like the {n}",
+        "grab the {n}",
+        "what's the {n} like",
+        "have a look at the {n}",
+        "{n} numbers",
+        "numbers for the {n}",
     ]
     return [p.format(n=n) for p, n in itertools.product(patterns, nouns)] + extra
 
@@ -908,8 +927,6 @@ def _unknown_wide() -> list[str]:
         "flip gpio pin 3",
         "drive gpio 12 low",
         "pulse the gpio line",
-        "read the adc",
-        "read the gpio pins",
         "flash new firmware",
         "update the bitstream",
         "reprogram the fpga",
@@ -990,11 +1007,22 @@ def _unknown_wide() -> list[str]:
     return out
 
 
+IMPERATIVES = ("read", "report", "show", "get", "give", "check", "tell", "send", "measure", "query", "reply")
+
+
+def _registers(frames: list[str], seed: str) -> list[str]:
+    """Sensor and clock frames in the same registers as the copying intents, so that a polite or
+    terse wrapper is never a sign of one intent (one wrapper per imperative frame)."""
+    rng = random.Random(seed)
+    imperative = [f for f in frames if f.split(" ")[0] in IMPERATIVES]
+    return frames + [rng.choice(WRAPPERS).format(x=f) for f in imperative]
+
+
 COMPOSED: dict[str, list[str]] = {
-    "temp": TEMP,
-    "power": POWER,
-    "npu": NPU,
-    "time": TIME,
+    "temp": _registers(TEMP, "temp"),
+    "power": _registers(POWER, "power"),
+    "npu": _registers(NPU, "npu"),
+    "time": _registers(TIME, "time"),
     "remember": _remember() + _remember_wide(),
     "recall": _recall() + _recall_wide(),
     "send": _send() + _send_wide(),
