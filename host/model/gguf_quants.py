@@ -87,7 +87,8 @@ def _simple(qtype: Q, blocks: np.ndarray, n: int, k: int) -> BlockCodes:
     else:  # Q5_0: 4 bytes of high bits (bit j = value j), then 16 bytes of low nibbles
         qh = np.ascontiguousarray(blocks[:, 2:6]).view(np.uint32)
         high = (qh >> np.arange(32, dtype=np.uint32)[None, :]) & np.uint32(1)
-        codes = (_nibbles(blocks[:, 6:], 32) | (high.astype(np.uint8) << np.uint8(4))).astype(np.int8) - np.int8(16)
+        five = _nibbles(blocks[:, 6:], 32) | (high.astype(np.uint8) << np.uint8(4))
+        codes = five.astype(np.int8) - np.int8(16)
     blocks_per_row = k // 32
     return BlockCodes(
         qtype,
@@ -142,9 +143,8 @@ def _q6_k(blocks: np.ndarray, n: int, k: int) -> BlockCodes:
     codes = (low | (high << np.uint8(4))).astype(np.int8) - np.int8(32)
     sc = np.ascontiguousarray(blocks[:, 192:208]).view(np.int8)
     d = _f16(blocks[:, 208:210])
-    return BlockCodes(
-        Q.Q6_K, codes.reshape(n, k), 0, 16, 256, sc.reshape(n, k // 16).astype(np.int16), d.reshape(n, k // 256)
-    )
+    scales = sc.reshape(n, k // 16).astype(np.int16)
+    return BlockCodes(Q.Q6_K, codes.reshape(n, k), 0, 16, 256, scales, d.reshape(n, k // 256))
 
 
 DECODABLE = frozenset({Q.Q4_0, Q.Q5_0, Q.Q8_0, Q.Q4_K, Q.Q6_K})
@@ -153,7 +153,8 @@ DECODABLE = frozenset({Q.Q4_0, Q.Q5_0, Q.Q8_0, Q.Q4_K, Q.Q6_K})
 def decode(raw: np.ndarray, qtype: Q, shape: tuple[int, int]) -> BlockCodes:
     """Raw bytes of an (N, K) tensor of type `qtype` (as gguf_file.GGUFTensor.data holds them) -> codes."""
     if qtype not in DECODABLE:
-        raise ValueError(f"no integer decoder for {qtype.name} (decodable: {sorted(t.name for t in DECODABLE)})")
+        known = ", ".join(sorted(t.name for t in DECODABLE))
+        raise ValueError(f"no integer decoder for {qtype.name} (decodable: {known})")
     n, k = shape
     block, size = GGML_QUANT_SIZES[qtype]
     if k % block:

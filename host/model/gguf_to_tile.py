@@ -1,0 +1,223 @@
+"""GGUF codes -> the tile's weight formats, copying codes where the grids allow and measuring the rest.
+
+The tile holds, per output column n (docs/weights.md, "GGUF codes on the tile's grids"):
+  int8: value = r[n] * W[n, k], W int8, r float32;
+  int4: value = r[n] * S[n, g] * W[n, k], W in -8..7, S uint8 per group of `group` k values.
+Both are symmetric. A GGUF block format (`gguf_quants.BlockCodes`) is
+  value = D[n, j] * (c[n, k] + zero) - M[n, j],   D = d * scale, M = dmin * min per sub-block j.
+
+What carries over exactly:
+- codes: Q4_0 and Q4_K codes (Q4_K shifted by 8) are int4 codes; every type's codes fit int8.
+- int4 group steps: a tile group spans `group / block` sub-blocks with one S, so the codes are copied
+  where those sub-blocks share D; otherwise the group keeps the largest D and the other sub-blocks'
+  codes are re-rounded onto it (lossy: the count is reported as `codes_copied`).
+- the row: every group step must be r * S with S an integer in 1..255; the row scale r is searched so
+  that the steps land on the integer grid with the least weight error (exact where the steps'
+  ratios allow it, e.g. a Q4_K row whose super-blocks share d: r = d / 4, S = 4 * scale).
+- int8: one scale per row, so the codes are copied only where every D of the row is an integer
+  multiple t of the smallest with |c * t| <= 127; otherwise they are re-rounded (the same numbers the
+  float path gives, since D * c is exact in float32).
+- Q4_K's zero point (zero * D - M per sub-block) has no place on a symmetric grid: it stays on the host
+  (`HostOffsets`) and is added per token as integer sums of the int8 activations over each sub-block,
+  times the integer scales and mins, scaled once by the fp16 d and dmin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from zynpu.model.w4a8 import SMAX, WMAX, WMIN, groups
+from zynpu.model.w8a8 import QMAX
+
+if TYPE_CHECKING:  # the gguf package is an extra; this module itself needs only numpy
+    from zynpu.model.gguf_quants import BlockCodes
+
+# Row scale candidates: the largest group step is s integer units, s in this range. Every exact grid
+# (all steps integer multiples of one r, the largest <= 255) has a multiple of its own s in 128..255.
+ROW_UNITS = range(128, SMAX + 1)
+
+
+@dataclass(frozen=True)
+class HostOffsets:
+    """The zero-point term of a GGUF tensor, applied on the host: for int8 activations xq (M, K),
+    correction[m, n] = sum_j (zero * d * scale[n, j] - dmin * min[n, j]) * sum_(k in j) xq[m, k],
+    computed as integer sums per super-block, then two float64 multiplies by d and dmin."""
+
+    block: int
+    per: int  # sub-blocks per super-block
+    zero: int
+    scales: np.ndarray  # int16 (N, J)
+    mins: np.ndarray  # uint8 (N, J)
+    d: np.ndarray  # float32 (N, SB)
+    dmin: np.ndarray  # float32 (N, SB)
+
+    @property
+    def compact_bits_per_param(self) -> float:
+        """Host memory the offsets need packed as GGUF packs them: 6-bit scale and min per sub-block,
+        fp16 d and dmin per super-block (the scales are also in the tile stream as S; kept for exactness)."""
+        return 12 / self.block + 32 / (self.block * self.per)
+
+    def correction(self, xq: np.ndarray) -> np.ndarray:
+        """float64 (M, N): what the zero points add to x @ W.T in activation integer units."""
+        m, n, sb = xq.shape[0], self.d.shape[0], self.d.shape[1]
+        sums = xq.reshape(m, sb, self.per, self.block).sum(axis=3, dtype=np.int64)
+        zs = self.zero * self.scales.reshape(n, sb, self.per).astype(np.int64)
+        i1 = np.einsum("msj,nsj->mns", sums, zs)
+        i2 = np.einsum("msj,nsj->mns", sums, self.mins.reshape(n, sb, self.per).astype(np.int64))
+        return (i1 * self.d[None].astype(np.float64) - i2 * self.dmin[None].astype(np.float64)).sum(axis=2)
+
+    def values(self) -> np.ndarray:
+        """float64 (N, J): the offset each sub-block's values carry."""
+        d = np.repeat(self.d.astype(np.float64), self.per, axis=1)
+        dmin = np.repeat(self.dmin.astype(np.float64), self.per, axis=1)
+        return self.zero * d * self.scales - dmin * self.mins
+
+
+@dataclass(frozen=True)
+class TileWeight:
+    """A GGUF tensor on the tile's grid: `fmt` "int8" (scales None) or "int4" (uint8 group scales)."""
+
+    fmt: str
+    q: np.ndarray  # int8 (N, K)
+    row_scale: np.ndarray  # float32 (N,)
+    scales: np.ndarray | None  # uint8 (N, G) for int4
+    group: int  # int4 group size (K for int8)
+    offsets: HostOffsets | None
+    codes_copied: float  # fraction of weights whose GGUF code went over unchanged (int4) or times t (int8)
+    steps_exact: float  # fraction of sub-blocks whose step the tile holds exactly
+
+    def values(self) -> np.ndarray:
+        """float64 (N, K): the weight the tile and host together compute with."""
+        k = self.q.shape[1]
+        step = self.row_scale.astype(np.float64)[:, None]
+        if self.scales is not None:
+            step = step * np.repeat(self.scales.astype(np.float64), self.group, axis=1)[:, :k]
+        w = step * self.q
+        if self.offsets is not None:
+            w = w + np.repeat(self.offsets.values(), self.offsets.block, axis=1)
+        return w
+
+
+def _offsets(bc: BlockCodes) -> HostOffsets | None:
+    if bc.mins is None or bc.dmin is None:
+        return None  # symmetric type: zero is 0
+    return HostOffsets(bc.block, bc.superblock // bc.block, bc.zero, bc.scales, bc.mins, bc.d, bc.dmin)
+
+
+def to_int4(bc: BlockCodes, group: int) -> TileWeight:
+    """A 4-bit GGUF tensor (Q4_0, Q4_K) on the tile's int4 grid with `group` k values per scale."""
+    codes = bc.codes
+    if codes.min() < WMIN or codes.max() > WMAX:
+        raise ValueError(f"{bc.qtype.name} codes do not fit int4; map it to int8")
+    if group % bc.block:
+        raise ValueError(f"int4 group {group} is not whole {bc.qtype.name} sub-blocks of {bc.block} values")
+    n, k = bc.shape
+    per, g = group // bc.block, groups(k, group)
+    step = np.zeros((n, g * per), dtype=np.float64)
+    step[:, : k // bc.block] = bc.steps()
+    gstep = step.reshape(n, g, per).max(axis=2)  # (N, G): the step each tile group keeps
+    keep = np.repeat(gstep, per, axis=1)[:, : k // bc.block]
+    ratio = np.divide(step[:, : k // bc.block], keep, out=np.zeros_like(keep), where=keep > 0)
+    same = ratio == 1.0
+    per_k = np.repeat(ratio, bc.block, axis=1)
+    rounded = np.clip(np.rint(codes * per_k), WMIN, WMAX).astype(np.int8)
+    q = np.where(np.repeat(same, bc.block, axis=1), codes, rounded)
+    row, s = _row_grid(gstep, _code_energy(q, group, g))
+    return TileWeight(
+        "int4",
+        np.ascontiguousarray(q),
+        row,
+        s,
+        group,
+        _offsets(bc),
+        float(np.mean(q == codes)),
+        float(np.mean(same & (np.repeat(row.astype(np.float64)[:, None] * s, per, axis=1)[:, : k // bc.block]
+                                 == step[:, : k // bc.block]))),
+    )
+
+
+def _code_energy(q: np.ndarray, group: int, g: int) -> np.ndarray:
+    """float64 (N, G): sum of squared codes per group (weights a step error by what it multiplies)."""
+    n, k = q.shape
+    sq = np.zeros((n, g * group), dtype=np.float64)
+    sq[:, :k] = q.astype(np.float64) ** 2
+    return sq.reshape(n, g, group).sum(axis=2)
+
+
+def _row_grid(gstep: np.ndarray, energy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row scale r (float32) and integer steps S (uint8) with r * S ~= gstep, least code-weighted error."""
+    top = gstep.max(axis=1)
+    best_err = np.full(top.shape, np.inf)
+    best_r = np.ones(top.shape, dtype=np.float32)
+    best_s = np.zeros(gstep.shape, dtype=np.uint8)
+    for units in ROW_UNITS:
+        r = np.where(top > 0, top / units, 1.0).astype(np.float32)
+        r64 = r.astype(np.float64)[:, None]
+        s = np.clip(np.rint(gstep / r64), 0, SMAX)
+        s = np.where((gstep > 0) & (s == 0), 1, s)
+        err = (((gstep - r64 * s) ** 2) * energy).sum(axis=1)
+        better = err < best_err
+        best_err[better], best_r[better], best_s[better] = err[better], r[better], s[better]
+    return best_r, best_s
+
+
+def to_int8(bc: BlockCodes) -> TileWeight:
+    """Any decodable GGUF tensor on the tile's int8 grid (one float scale per row).
+
+    Rows whose steps are integer multiples t of their smallest step with |code * t| <= 127 keep their
+    codes (times t) exactly; the others are re-rounded to max|D * c| / 127 steps, which is the same
+    arithmetic (and result) as quantizing the dequantized float row with w8a8.quantize_rows.
+    """
+    k = bc.shape[1]
+    step = bc.steps()  # float32, exact
+    per_k = np.repeat(step, bc.block, axis=1)
+    sym = per_k * bc.codes.astype(np.float32)  # exact: a <= 18-bit step times a <= 8-bit code
+    amax = np.abs(sym).max(axis=1)
+    scale = np.where(amax > 0, amax / QMAX, 1.0).astype(np.float32)
+    q = np.clip(np.rint(sym / scale[:, None]), -QMAX, QMAX).astype(np.int8)
+    small = np.where(step > 0, step, np.inf).min(axis=1)
+    small = np.where(np.isfinite(small), small, 1.0).astype(np.float32)
+    t = step / small[:, None]
+    whole = (t == np.rint(t)).all(axis=1)
+    tq = bc.codes.astype(np.int64) * np.repeat(np.rint(t).astype(np.int64), bc.block, axis=1)
+    fits = whole & (np.abs(tq).max(axis=1) <= QMAX)
+    q = np.where(fits[:, None], tq, q).astype(np.int8)
+    scale = np.where(fits, small, scale).astype(np.float32)
+    return TileWeight(
+        "int8", q, scale, None, k, _offsets(bc), float(fits.mean()), float(fits.mean())
+    )
+
+
+@dataclass(frozen=True)
+class MappingError:
+    """How far the tile's weights are from the GGUF's own dequantized values (gguf.quants)."""
+
+    max_abs: float
+    mean_abs: float
+    rel_rms: float  # rms error / rms weight
+    exact: bool
+    codes_copied: float
+    steps_exact: float
+    stream_bits_per_param: float  # what the tile streams
+    host_bits_per_param: float  # what the host keeps per weight for the offsets (compact packing)
+
+
+def mapping_error(bc: BlockCodes, tw: TileWeight) -> MappingError:
+    ref32 = bc.dequantize()
+    ref, mine = ref32.astype(np.float64), tw.values()
+    err = np.abs(mine - ref)
+    k = bc.shape[1]
+    stream = 8.0 if tw.fmt == "int8" else 8 * (-(-k // 2) + groups(k, tw.group)) / k
+    return MappingError(
+        float(err.max()),
+        float(err.mean()),
+        float(np.sqrt((err**2).mean() / max((ref**2).mean(), 1e-30))),
+        bool(np.array_equal(mine.astype(np.float32), ref32)),  # equal once rounded as gguf rounds
+        tw.codes_copied,
+        tw.steps_exact,
+        stream,
+        tw.offsets.compact_bits_per_param if tw.offsets is not None else 0.0,
+    )
