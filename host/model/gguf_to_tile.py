@@ -7,7 +7,9 @@ Both are symmetric. A GGUF block format (`gguf_quants.BlockCodes`) is
   value = D[n, j] * (c[n, k] + zero) - M[n, j],   D = d * scale, M = dmin * min per sub-block j.
 
 What carries over exactly:
-- codes: Q4_0 and Q4_K codes (Q4_K shifted by 8) are int4 codes; every type's codes fit int8.
+- codes: Q4_0 and Q4_K codes (Q4_K shifted by 8) are int4 codes; every type's codes fit int8. The
+  group scale S is unsigned, so a block with a negative d (Q4_0 stores d = max / -8, so that the
+  largest weight gets code -8) is held with its codes negated, and its code -8 becomes 7: one step off.
 - int4 group steps: a tile group spans `group / block` sub-blocks with one S, so the codes are copied
   where those sub-blocks share D; otherwise the group keeps the largest D and the other sub-blocks'
   codes are re-rounded onto it (lossy: the count is reported as `codes_copied`).
@@ -86,7 +88,8 @@ class TileWeight:
     scales: np.ndarray | None  # uint8 (N, G) for int4
     group: int  # int4 group size (K for int8)
     offsets: HostOffsets | None
-    codes_copied: float  # fraction of weights whose GGUF code went over unchanged (int4) or times t (int8)
+    codes_copied: float  # fraction of weights whose code went over unchanged (int4: up to the block's sign;
+    # int8: times an integer t)
     steps_exact: float  # fraction of sub-blocks whose step the tile holds exactly
 
     def values(self) -> np.ndarray:
@@ -115,17 +118,21 @@ def to_int4(bc: BlockCodes, group: int) -> TileWeight:
     if group % bc.block:
         raise ValueError(f"int4 group {group} is not whole {bc.qtype.name} sub-blocks of {bc.block} values")
     n, k = bc.shape
-    per, g = group // bc.block, groups(k, group)
+    per, g, j = group // bc.block, groups(k, group), k // bc.block
+    signed = bc.steps().astype(np.float64)
+    sign = np.where(signed < 0, -1, 1).astype(np.int8)  # S is unsigned: a negative d flips its codes
     step = np.zeros((n, g * per), dtype=np.float64)
-    step[:, : k // bc.block] = bc.steps()
+    step[:, :j] = np.abs(signed)
     gstep = step.reshape(n, g, per).max(axis=2)  # (N, G): the step each tile group keeps
-    keep = np.repeat(gstep, per, axis=1)[:, : k // bc.block]
-    ratio = np.divide(step[:, : k // bc.block], keep, out=np.zeros_like(keep), where=keep > 0)
+    keep = np.repeat(gstep, per, axis=1)[:, :j]
+    ratio = np.divide(step[:, :j], keep, out=np.zeros_like(keep), where=keep > 0)
     same = ratio == 1.0
+    codes = bc.codes * np.repeat(sign, bc.block, axis=1).astype(np.int16)  # -8 * -1 = 8 clips to 7 below
     per_k = np.repeat(ratio, bc.block, axis=1)
-    rounded = np.clip(np.rint(codes * per_k), WMIN, WMAX).astype(np.int8)
-    q = np.where(np.repeat(same, bc.block, axis=1), codes, rounded)
+    rounded = np.rint(codes * per_k)
+    q = np.clip(np.where(np.repeat(same, bc.block, axis=1), codes, rounded), WMIN, WMAX).astype(np.int8)
     row, s = _row_grid(gstep, _code_energy(q, group, g))
+    held = np.repeat(row.astype(np.float64)[:, None] * s, per, axis=1)[:, :j] == step[:, :j]
     return TileWeight(
         "int4",
         np.ascontiguousarray(q),
@@ -134,8 +141,7 @@ def to_int4(bc: BlockCodes, group: int) -> TileWeight:
         group,
         _offsets(bc),
         float(np.mean(q == codes)),
-        float(np.mean(same & (np.repeat(row.astype(np.float64)[:, None] * s, per, axis=1)[:, : k // bc.block]
-                                 == step[:, : k // bc.block]))),
+        float(np.mean(same & held)),
     )
 
 
@@ -178,7 +184,7 @@ def to_int8(bc: BlockCodes) -> TileWeight:
     amax = np.abs(sym).max(axis=1)
     scale = np.where(amax > 0, amax / QMAX, 1.0).astype(np.float32)
     q = np.clip(np.rint(sym / scale[:, None]), -QMAX, QMAX).astype(np.int8)
-    small = np.where(step > 0, step, np.inf).min(axis=1)
+    small = np.where(step != 0, np.abs(step), np.inf).min(axis=1)
     small = np.where(np.isfinite(small), small, 1.0).astype(np.float32)
     t = step / small[:, None]
     whole = (t == np.rint(t)).all(axis=1)

@@ -20,6 +20,7 @@ from zynpu.model.kquants import quantize_k
 
 Q = gguf.GGMLQuantizationType
 TYPES = (Q.Q4_0, Q.Q5_0, Q.Q8_0, Q.Q4_K, Q.Q6_K)
+CODE_RANGE = {Q.Q4_0: (-8, 7), Q.Q4_K: (-8, 7), Q.Q5_0: (-16, 15), Q.Q6_K: (-32, 31), Q.Q8_0: (-127, 127)}
 
 
 def _weights(rows: int, k: int, seed: int) -> np.ndarray:
@@ -65,7 +66,7 @@ def test_decoded_codes_dequantize_bit_for_bit_as_gguf(written: Path, qtype: Q) -
     ref = gguf.quants.dequantize(np.asarray(t.data), qtype).reshape(t.shape)
     np.testing.assert_array_equal(_bits(bc.dequantize()), _bits(ref))
     assert bc.codes.dtype == np.int8 and bc.codes.shape == t.shape
-    lo, hi = {Q.Q4_0: (-8, 7), Q.Q4_K: (-8, 7), Q.Q5_0: (-16, 15), Q.Q6_K: (-32, 31), Q.Q8_0: (-127, 127)}[qtype]
+    lo, hi = CODE_RANGE[qtype]
     assert lo <= bc.codes.min() and bc.codes.max() <= hi
     assert bc.codes.min() < lo // 2 and bc.codes.max() > hi // 2  # the grid is used, not a constant
     assert bc.scales.shape == (24, 512 // bc.block) and bc.d.shape == (24, 512 // bc.superblock)
