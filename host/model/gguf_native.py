@@ -20,6 +20,9 @@ from zynpu.model.w4a8 import int4_group
 from zynpu.model.w8a8 import dequantize_output, quantize_activation
 
 FOUR_BIT = frozenset({"Q4_0", "Q4_K"})
+# Measurement only (gguf_report --group): the int4 group to pack with instead of the tile manifest's, to
+# price a group the tile does not have. The numpy engine runs any group; a tile runs only its own.
+GROUP_OVERRIDE: int | None = None
 
 
 def gguf_source(weights: Mapping[str, Any]) -> Any | None:
@@ -89,7 +92,7 @@ def native_linear(
         return None
     from zynpu.model.gguf_quants import decode  # the gguf package: present wherever a GGUF was read
 
-    group = int4_group()
+    group = GROUP_OVERRIDE or int4_group()
     parts = []
     for t in tensors:
         parts.append(to_int4(decode(t.data, t.qtype, t.shape), group))
