@@ -63,13 +63,23 @@ class HostOffsets:
         return 12 / self.block + 32 / (self.block * self.per)
 
     def correction(self, xq: np.ndarray) -> np.ndarray:
-        """float64 (M, N): what the zero points add to x @ W.T in activation integer units."""
+        """float64 (M, N): what the zero points add to x @ W.T, in activation integer units.
+
+        Per super-block s, I1 = sum_j zero*scale[n, j] * X[m, j] and I2 = sum_j min[n, j] * X[m, j] with
+        X the activation sums per sub-block: integers, computed by float32 BLAS exactly where every
+        partial sum stays below 2**24 (Q4_K: 8 sub-blocks x 32 x 128 x 8 x 63 < 2**24; else float64),
+        then d * I1 - dmin * I2 summed over super-blocks in float64.
+        """
         m, n, sb = xq.shape[0], self.d.shape[0], self.d.shape[1]
-        sums = xq.reshape(m, sb, self.per, self.block).sum(axis=3, dtype=np.int64)
-        zs = self.zero * self.scales.reshape(n, sb, self.per).astype(np.int64)
-        i1 = np.einsum("msj,nsj->mns", sums, zs)
-        i2 = np.einsum("msj,nsj->mns", sums, self.mins.reshape(n, sb, self.per).astype(np.int64))
-        return (i1 * self.d[None].astype(np.float64) - i2 * self.dmin[None].astype(np.float64)).sum(axis=2)
+        wide = self.per * self.block * 128 * max(self.zero * int(self.scales.max(initial=0)), 63) >= 2**24
+        exact = np.float64 if wide else np.float32  # float64 holds integers to 2**53
+        sums = xq.reshape(m, sb, self.per, self.block).sum(axis=3, dtype=np.int32).astype(exact)
+        sums = sums.transpose(1, 0, 2)  # (SB, M, per)
+        zs = (self.zero * self.scales.astype(exact)).reshape(n, sb, self.per).transpose(1, 2, 0)
+        mins = self.mins.astype(exact).reshape(n, sb, self.per).transpose(1, 2, 0)
+        i1, i2 = np.matmul(sums, zs), np.matmul(sums, mins)  # (SB, M, N), exact integers
+        d, dmin = self.d.T.astype(np.float64)[:, None, :], self.dmin.T.astype(np.float64)[:, None, :]
+        return (i1 * d - i2 * dmin).sum(axis=0)
 
     def values(self) -> np.ndarray:
         """float64 (N, J): the offset each sub-block's values carry."""
