@@ -190,3 +190,16 @@ def test_q4_0_from_gguf_quantizer_keeps_its_codes_up_to_the_block_sign() -> None
     err = mapping_error(bc, tw)
     assert 0.9 < err.codes_copied < 1.0 and err.rel_rms < 0.05
     assert err.max_abs <= np.abs(bc.d).max() * (1 + 8 / 128)  # one step, plus the scale grid's rounding
+
+
+def test_report_rows_say_exact_where_the_mapping_is_and_price_the_stream() -> None:
+    from zynpu.model.gguf_report import tensor_rows
+
+    codes = np.random.default_rng(13).integers(-8, 8, size=(4, 128)).astype(np.int8)
+    d = np.array([[0.5, 0.5, 0.25, 0.25]] * 4, dtype=np.float32)
+    rows = tensor_rows(decode(_q4_0(d, codes), Q.Q4_0, (4, 128)))
+    assert rows["int4 g64 native"]["exact"] and rows["int4 g32 native"]["exact"]
+    assert rows["int4 g64 native"]["max_abs"] == 0 < rows["int4 g64 via float"]["max_abs"]
+    assert rows["int4 g64 via float"]["stream_bits_per_param"] == 4.125
+    assert rows["int4 g32 native"]["stream_bits_per_param"] == 4.25
+    assert rows["int8 native"]["stream_bits_per_param"] == 8.0
