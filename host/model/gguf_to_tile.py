@@ -8,8 +8,9 @@ Both are symmetric. A GGUF block format (`gguf_quants.BlockCodes`) is
 
 What carries over exactly:
 - codes: Q4_0 and Q4_K codes (Q4_K shifted by 8) are int4 codes; every type's codes fit int8. The
-  group scale S is unsigned, so a block with a negative d (Q4_0 stores d = max / -8, so that the
-  largest weight gets code -8) is held with its codes negated, and its code -8 becomes 7: one step off.
+  group scale S is unsigned, and Q4_0 stores d = max / -8 (the largest weight gets code -8), so d has
+  either sign: a block with d < 0 goes to the tile as the complement ~c = -c - 1 (in -8..7 again) with
+  step |d|, and its +|d| per code lands in the host offsets below: exact, no code moves.
 - int4 group steps: a tile group spans `group / block` sub-blocks with one S, so the codes are copied
   where those sub-blocks share D; otherwise the group keeps the largest D and the other sub-blocks'
   codes are re-rounded onto it (lossy: the count is reported as `codes_copied`).
@@ -20,8 +21,8 @@ What carries over exactly:
   multiple t of the smallest with |c * t| <= 127; otherwise they are re-rounded (the same numbers the
   float path gives, since D * c is exact in float32).
 - Q4_K's zero point (zero * D - M per sub-block) has no place on a symmetric grid: it stays on the host
-  (`HostOffsets`) and is added per token as integer sums of the int8 activations over each sub-block,
-  times the integer scales and mins, scaled once by the fp16 d and dmin.
+  (`HostOffsets`, with the flipped blocks' +|d|) and is added per token as integer sums of the int8
+  activations over each sub-block, times the integer scales and mins, scaled once by d and dmin.
 """
 
 from __future__ import annotations
@@ -44,38 +45,35 @@ ROW_UNITS = range(128, SMAX + 1)
 
 @dataclass(frozen=True)
 class HostOffsets:
-    """The zero-point term of a GGUF tensor, applied on the host: for int8 activations xq (M, K),
-    correction[m, n] = sum_j (zero * d * scale[n, j] - dmin * min[n, j]) * sum_(k in j) xq[m, k],
-    computed as integer sums per super-block, then two float64 multiplies by d and dmin."""
+    """The part of a GGUF tensor's values the tile's symmetric grid cannot hold, added on the host.
+
+    Per sub-block j the offset is d * zs[n, j] - dmin * mins[n, j] with integer zs and mins: Q4_K's zero
+    point (zs = 8 * scale, mins its mins), and the +1 of a sign-flipped block (zs = -scale; see to_int4).
+    For int8 activations xq (M, K): correction[m, n] = sum_j offset[n, j] * sum_(k in j) xq[m, k].
+    """
 
     block: int
     per: int  # sub-blocks per super-block
-    zero: int
-    scales: np.ndarray  # int16 (N, J)
+    zs: np.ndarray  # int16 (N, J)
     mins: np.ndarray  # uint8 (N, J)
     d: np.ndarray  # float32 (N, SB)
     dmin: np.ndarray  # float32 (N, SB)
-
-    @property
-    def compact_bits_per_param(self) -> float:
-        """Host memory the offsets need packed as GGUF packs them: 6-bit scale and min per sub-block,
-        fp16 d and dmin per super-block (the scales are also in the tile stream as S; kept for exactness)."""
-        return 12 / self.block + 32 / (self.block * self.per)
+    compact_bits_per_param: float  # host memory packed as GGUF packs such fields (see _offsets)
 
     def correction(self, xq: np.ndarray) -> np.ndarray:
-        """float64 (M, N): what the zero points add to x @ W.T, in activation integer units.
+        """float64 (M, N): what the offsets add to x @ W.T, in activation integer units.
 
-        Per super-block s, I1 = sum_j zero*scale[n, j] * X[m, j] and I2 = sum_j min[n, j] * X[m, j] with
-        X the activation sums per sub-block: integers, computed by float32 BLAS exactly where every
-        partial sum stays below 2**24 (Q4_K: 8 sub-blocks x 32 x 128 x 8 x 63 < 2**24; else float64),
+        Per super-block s, I1 = sum_j zs[n, j] * X[m, j] and I2 = sum_j mins[n, j] * X[m, j] with X the
+        activation sums per sub-block: integers, computed by float32 BLAS exactly where every partial
+        sum stays below 2**24 (Q4_K: 8 x 32 x 128 x 504 < 2**24; else in float64, exact to 2**53),
         then d * I1 - dmin * I2 summed over super-blocks in float64.
         """
         m, n, sb = xq.shape[0], self.d.shape[0], self.d.shape[1]
-        wide = self.per * self.block * 128 * max(self.zero * int(self.scales.max(initial=0)), 63) >= 2**24
-        exact = np.float64 if wide else np.float32  # float64 holds integers to 2**53
+        top = max(int(np.abs(self.zs).max(initial=0)), int(self.mins.max(initial=0)))
+        exact = np.float64 if self.per * self.block * 128 * top >= 2**24 else np.float32
         sums = xq.reshape(m, sb, self.per, self.block).sum(axis=3, dtype=np.int32).astype(exact)
         sums = sums.transpose(1, 0, 2)  # (SB, M, per)
-        zs = (self.zero * self.scales.astype(exact)).reshape(n, sb, self.per).transpose(1, 2, 0)
+        zs = self.zs.astype(exact).reshape(n, sb, self.per).transpose(1, 2, 0)
         mins = self.mins.astype(exact).reshape(n, sb, self.per).transpose(1, 2, 0)
         i1, i2 = np.matmul(sums, zs), np.matmul(sums, mins)  # (SB, M, N), exact integers
         d, dmin = self.d.T.astype(np.float64)[:, None, :], self.dmin.T.astype(np.float64)[:, None, :]
@@ -85,7 +83,7 @@ class HostOffsets:
         """float64 (N, J): the offset each sub-block's values carry."""
         d = np.repeat(self.d.astype(np.float64), self.per, axis=1)
         dmin = np.repeat(self.dmin.astype(np.float64), self.per, axis=1)
-        return self.zero * d * self.scales - dmin * self.mins
+        return d * self.zs - dmin * self.mins
 
 
 @dataclass(frozen=True)
@@ -98,8 +96,8 @@ class TileWeight:
     scales: np.ndarray | None  # uint8 (N, G) for int4
     group: int  # int4 group size (K for int8)
     offsets: HostOffsets | None
-    codes_copied: float  # fraction of weights whose code went over unchanged (int4: up to the block's sign;
-    # int8: times an integer t)
+    codes_copied: float  # fraction of weights whose code went over unchanged (int4: or complemented where
+    # the block's d is negative; int8: times an integer t)
     steps_exact: float  # fraction of sub-blocks whose step the tile holds exactly
 
     def values(self) -> np.ndarray:
@@ -114,10 +112,22 @@ class TileWeight:
         return w
 
 
-def _offsets(bc: BlockCodes) -> HostOffsets | None:
-    if bc.mins is None or bc.dmin is None:
-        return None  # symmetric type: zero is 0
-    return HostOffsets(bc.block, bc.superblock // bc.block, bc.zero, bc.scales, bc.mins, bc.d, bc.dmin)
+def _offsets(bc: BlockCodes, flipped: np.ndarray | None = None) -> HostOffsets | None:
+    """The host's share of `bc` on a symmetric grid: zero points, mins, and +1 per flipped sub-block."""
+    has_mins = bc.mins is not None and bc.dmin is not None
+    zs = bc.zero * bc.scales.astype(np.int16)
+    if flipped is not None:
+        zs = zs - np.where(flipped, bc.scales, 0).astype(np.int16)
+    if not has_mins and not zs.any():
+        return None  # symmetric and nothing flipped: the tile holds it all
+    n, j = bc.scales.shape
+    mins = bc.mins if has_mins else np.zeros((n, j), dtype=np.uint8)
+    dmin = bc.dmin if has_mins else np.zeros_like(bc.d)
+    # packed: 6-bit scale (or 1 flip bit where the type has no sub-scales) and 6-bit min per sub-block,
+    # fp16 d (and dmin) per super-block; Q4_K 0.5 bits per weight, Q4_0 with flips 0.53
+    sub_bits = (6 if bc.zero else 1) + (6 if has_mins else 0)
+    compact = sub_bits / bc.block + 16 * (1 + has_mins) / bc.superblock
+    return HostOffsets(bc.block, bc.superblock // bc.block, zs, mins, bc.d, dmin, compact)  # type: ignore[arg-type]
 
 
 def to_int4(bc: BlockCodes, group: int) -> TileWeight:
@@ -137,7 +147,10 @@ def to_int4(bc: BlockCodes, group: int) -> TileWeight:
     keep = np.repeat(gstep, per, axis=1)[:, :j]
     ratio = np.divide(step[:, :j], keep, out=np.zeros_like(keep), where=keep > 0)
     same = ratio == 1.0
-    codes = bc.codes * np.repeat(sign, bc.block, axis=1).astype(np.int16)  # -8 * -1 = 8 clips to 7 below
+    # a negative step: d * c = |d| * (-c) = |d| * (~c + 1), and ~c = -c - 1 is in -8..7 again: the tile
+    # takes the complemented codes and the host adds |d| * sum(x) over the block (`_offsets`)
+    flip = np.repeat(sign < 0, bc.block, axis=1)
+    codes = np.where(flip, -bc.codes.astype(np.int16) - 1, bc.codes)
     per_k = np.repeat(ratio, bc.block, axis=1)
     rounded = np.rint(codes * per_k)
     q = np.clip(np.where(np.repeat(same, bc.block, axis=1), codes, rounded), WMIN, WMAX).astype(np.int8)
@@ -149,7 +162,7 @@ def to_int4(bc: BlockCodes, group: int) -> TileWeight:
         row,
         s,
         group,
-        _offsets(bc),
+        _offsets(bc, sign < 0),
         float(np.mean(q == codes)),
         float(np.mean(same & held)),
     )

@@ -176,20 +176,26 @@ def test_int4_gguf_weights_are_bit_exact_on_the_ref_device() -> None:
     np.testing.assert_array_equal(out, matmul_int4(x, tw.q, tw.scales, 64))  # type: ignore[arg-type]
 
 
-def test_q4_0_from_gguf_quantizer_keeps_its_codes_up_to_the_block_sign() -> None:
-    """gguf's Q4_0 puts the largest weight of a block at code -8 with d = max / -8, so d has either sign;
-    the unsigned group scale holds |d| and flips the block's codes (only a flipped -8 moves, to 7)."""
+def test_q4_0_from_gguf_quantizer_keeps_every_code_complemented_where_d_is_negative() -> None:
+    """gguf's Q4_0 puts the largest weight of a block at code -8 with d = max / -8, so d has either sign.
+    The unsigned group scale holds |d|; a negative block goes over as ~c = -c - 1 and the host adds
+    |d| * sum(x) over it. At group 32 every code goes over and only the row's scale grid rounds."""
     w = (np.random.default_rng(12).standard_normal((32, 1024)) * 0.04).astype(np.float32)
     bc = decode(gguf.quants.quantize(w, Q.Q4_0), Q.Q4_0, (32, 1024))
     assert (bc.d < 0).any() and (bc.d > 0).any()
     tw = to_int4(bc, 32)
     flipped = np.repeat(bc.d < 0, 32, axis=1)
     np.testing.assert_array_equal(tw.q[~flipped], bc.codes[~flipped])
-    moved = tw.q[flipped] != -bc.codes[flipped]
-    assert (bc.codes[flipped][moved] == -8).all() and (tw.q[flipped][moved] == 7).all()
+    np.testing.assert_array_equal(tw.q[flipped], ~bc.codes[flipped])
+    assert tw.offsets is not None and tw.offsets.compact_bits_per_param == 1 / 32 + 16 / 32
     err = mapping_error(bc, tw)
-    assert 0.9 < err.codes_copied < 1.0 and err.rel_rms < 0.05
-    assert err.max_abs <= np.abs(bc.d).max() * (1 + 8 / 128)  # one step, plus the scale grid's rounding
+    assert err.codes_copied == 1.0 and err.rel_rms < 0.01
+    assert err.max_abs <= 8 * np.abs(bc.d).max() / 128  # the scale grid only: 8 codes x half a unit
+    # and the offsets make the tile's product right: NativeLinear against the values in float64
+    x = np.random.default_rng(14).standard_normal((2, 1024)).astype(np.float32)
+    xq, xs = quantize_activation(x)
+    ref = (xq.astype(np.float64) * xs[:, None]) @ tw.values().T
+    np.testing.assert_allclose(NativeLinear([tw], NumpyEngine())(x), ref, rtol=1e-5, atol=1e-6)
 
 
 def test_report_rows_say_exact_where_the_mapping_is_and_price_the_stream() -> None:
