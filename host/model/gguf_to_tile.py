@@ -28,6 +28,7 @@ What carries over exactly:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -68,16 +69,22 @@ class HostOffsets:
         sum stays below 2**24 (Q4_K: 8 x 32 x 128 x 504 < 2**24; else in float64, exact to 2**53),
         then d * I1 - dmin * I2 summed over super-blocks in float64.
         """
-        m, n, sb = xq.shape[0], self.d.shape[0], self.d.shape[1]
+        m, sb = xq.shape[0], self.d.shape[1]
+        zs, mins, d, dmin = self._operands
+        sums = xq.reshape(m, sb, self.per, self.block).sum(axis=3, dtype=np.int32).astype(zs.dtype)
+        sums = sums.transpose(1, 0, 2)  # (SB, M, per)
+        i1, i2 = np.matmul(sums, zs), np.matmul(sums, mins)  # (SB, M, N), exact integers
+        return (i1 * d - i2 * dmin).sum(axis=0)
+
+    @cached_property
+    def _operands(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """zs, mins as (SB, per, N) in the narrowest float keeping the sums exact; d, dmin (SB, 1, N)."""
+        n, sb = self.d.shape
         top = max(int(np.abs(self.zs).max(initial=0)), int(self.mins.max(initial=0)))
         exact = np.float64 if self.per * self.block * 128 * top >= 2**24 else np.float32
-        sums = xq.reshape(m, sb, self.per, self.block).sum(axis=3, dtype=np.int32).astype(exact)
-        sums = sums.transpose(1, 0, 2)  # (SB, M, per)
-        zs = self.zs.astype(exact).reshape(n, sb, self.per).transpose(1, 2, 0)
-        mins = self.mins.astype(exact).reshape(n, sb, self.per).transpose(1, 2, 0)
-        i1, i2 = np.matmul(sums, zs), np.matmul(sums, mins)  # (SB, M, N), exact integers
-        d, dmin = self.d.T.astype(np.float64)[:, None, :], self.dmin.T.astype(np.float64)[:, None, :]
-        return (i1 * d - i2 * dmin).sum(axis=0)
+        zs = np.ascontiguousarray(self.zs.astype(exact).reshape(n, sb, self.per).transpose(1, 2, 0))
+        mins = np.ascontiguousarray(self.mins.astype(exact).reshape(n, sb, self.per).transpose(1, 2, 0))
+        return zs, mins, self.d.T.astype(np.float64)[:, None, :], self.dmin.T.astype(np.float64)[:, None, :]
 
     def values(self) -> np.ndarray:
         """float64 (N, J): the offset each sub-block's values carry."""
