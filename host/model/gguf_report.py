@@ -2,6 +2,7 @@
 
 python -m zynpu.model.gguf_report [--model gemma3-270m] [--rows 4096]
 python -m zynpu.model.gguf_report --perplexity --group 32 [--policy gguf-o4 ...]
+python -m zynpu.model.gguf_report --host-cost
 
 For every block type in the file, each tensor of that type is mapped natively (gguf_to_tile: to_int8,
 and to_int4 at groups 64 and 32 where the codes are 4-bit) and, for comparison, through float
@@ -9,6 +10,7 @@ and to_int4 at groups 64 and 32 where the codes are 4-bit) and, for comparison, 
 gguf's own dequantized values. Q4_0 is not in the Q4_K_M file: the file's Q4_K tensors are also
 re-quantized to Q4_0 with gguf.quants (their dequantized values as input) and mapped the same way.
 
+--host-cost: CPU time of one token's host offsets (Q4_K zero points) next to the numpy engine's job.
 --perplexity: `zynpu.model.evaluate`'s comparison for int4-gguf policies packed with another int4
 group than the tile's (numpy engine only): what a group of 32 would buy against its scale bytes.
 """
@@ -103,6 +105,43 @@ def report(path: str, rows_per_tensor: int) -> dict[str, Any]:
     return {name: {"tensors": tensors[name], "mappings": _merge(rows)} for name, rows in by_type.items()}
 
 
+def _host_cost(path: str, repeat: int = 200) -> int:
+    """Process time (best and median of `repeat`) of the offsets and the job, one token, per Q4_K shape."""
+    import time
+
+    from zynpu.model.engine import NumpyEngine
+    from zynpu.model.gguf_file import read_gguf
+    from zynpu.model.gguf_native import NativeLinear
+    from zynpu.model.w4a8 import int4_group
+    from zynpu.model.w8a8 import quantize_activation
+
+    def timed(fn: Any) -> tuple[float, float]:
+        spent = []
+        for _ in range(repeat):
+            start = time.process_time()
+            fn()
+            spent.append(time.process_time() - start)
+        return 1e6 * min(spent), 1e6 * float(np.median(spent))
+
+    shapes: dict[tuple[int, ...], Any] = {}
+    for t in read_gguf(path).tensors:
+        if t.qtype.name == "Q4_K" and t.shape not in shapes:
+            shapes[t.shape] = t
+    result = {}
+    for shape, t in shapes.items():
+        lin = NativeLinear([to_int4(decode(t.data, t.qtype, t.shape), int4_group())], NumpyEngine())
+        x = np.random.default_rng(0).standard_normal((1, shape[1])).astype(np.float32)
+        xq, _ = quantize_activation(x)
+        off = lin.offsets[0][2]
+        result[t.name] = {
+            "shape": list(shape),
+            "offsets_us_best_median": timed(lambda off=off, xq=xq: off.correction(xq)),
+            "engine_job_us_best_median": timed(lambda lin=lin, xq=xq: lin.engine.matmul(xq, lin.handle)),
+        }
+    print(json.dumps(result, indent=1))
+    return 0
+
+
 def _perplexity(model: str, group: int, policies: tuple[str, ...], max_tokens: int) -> int:
     """evaluate.compare with the int4-gguf sites packed at `group` (a measurement, not a tile format)."""
     from dataclasses import asdict
@@ -144,7 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--group", type=int, default=32, help="int4 group for --perplexity (numpy engine)")
     p.add_argument("--policy", action="append", default=None, help="policies for --perplexity")
     p.add_argument("--max-tokens", type=int, default=512)
+    p.add_argument("--host-cost", action="store_true", help="CPU time of the host offsets per job")
     args = p.parse_args(argv)
+    if args.host_cost:
+        return _host_cost(str(resolve(args.model)))
     if args.perplexity:
         chosen = tuple(args.policy or ("gguf-o4", "gguf-native"))
         return _perplexity(args.model, args.group, chosen, args.max_tokens)
