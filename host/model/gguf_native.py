@@ -16,6 +16,7 @@ import numpy as np
 
 from zynpu.model.gguf_to_tile import HostOffsets, TileWeight, to_int4
 from zynpu.model.precision import INT4_GGUF
+from zynpu.model.sites import LAYER_SITES
 from zynpu.model.w4a8 import int4_group
 from zynpu.model.w8a8 import dequantize_output, quantize_activation
 
@@ -25,15 +26,30 @@ FOUR_BIT = frozenset({"Q4_0", "Q4_K"})
 GROUP_OVERRIDE: int | None = None
 
 
+def _wrappers(weights: Mapping[str, Any]) -> list[Any]:
+    """`weights` and what it wraps (smooth.SmoothedWeights keeps the mapping it rescales as .weights)."""
+    chain: list[Any] = []
+    while weights is not None and len(chain) < 8:
+        chain.append(weights)
+        weights = getattr(weights, "weights", None)  # type: ignore[assignment]
+    return chain
+
+
 def gguf_source(weights: Mapping[str, Any]) -> Any | None:
     """The GGUFWeights under `weights` (looking through wrappers such as smooth.SmoothedWeights), or None."""
-    seen = 0
-    while weights is not None and seen < 8:
-        if hasattr(weights, "tensors") and hasattr(weights, "file"):
-            return weights
-        weights = getattr(weights, "weights", None)  # type: ignore[assignment]
-        seen += 1
-    return None
+    return next((w for w in _wrappers(weights) if hasattr(w, "tensors") and hasattr(w, "file")), None)
+
+
+def _check_not_smoothed(weights: Mapping[str, Any], names: Sequence[str]) -> None:
+    """The codes are the file's: a wrapper that rescales this site's columns would not reach them."""
+    base = tuple(n.rsplit(".", 1)[-1] for n in names)
+    site = next((s.name for s in LAYER_SITES if s.weights == base), None)
+    for w in _wrappers(weights):
+        if site is not None and (getattr(w, "alphas", None) or {}).get(site) is not None:
+            raise ValueError(
+                f"site {site!r} is int4-gguf (read from the GGUF's codes) but smoothed with alpha "
+                f"{w.alphas[site]}; give int4 sites no smoothing strength (int4_alpha None)"
+            )
 
 
 class NativeLinear:
@@ -90,6 +106,7 @@ def native_linear(
     tensors = [source.tensors[n] for n in names]
     if any(t.qtype.name not in FOUR_BIT for t in tensors):
         return None
+    _check_not_smoothed(weights, names)
     from zynpu.model.gguf_quants import decode  # the gguf package: present wherever a GGUF was read
 
     group = GROUP_OVERRIDE or int4_group()

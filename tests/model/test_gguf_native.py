@@ -129,3 +129,17 @@ def test_gemma_attn_output_from_q4_k_codes_beats_requantizing_its_floats() -> No
     err_native = np.abs(native(x) - exact).mean()
     err_float = np.abs(via_float(x) - exact).mean()
     assert err_native < 0.8 * err_float
+
+
+def test_a_smoothed_int4_gguf_site_is_refused(loaded) -> None:  # type: ignore[no-untyped-def]
+    """Smoothing rescales a site's weight columns; the codes read from the file would not have them."""
+    from zynpu.model.smooth import smooth
+
+    cfg, w, tok = loaded("gemma3")
+    ids = np.array(tok.encode("The quick brown fox jumps over the lazy dog.")[:16])
+    unsmoothed_o = smooth(cfg, w, ids, {"qkv": 0.5, "o": None, "gate_up": 0.5, "down": 0.5})
+    model = Transformer(cfg, unsmoothed_o, NumpyEngine(), progress=False, precision="gguf-o4")
+    assert isinstance(model.layers[0].o, NativeLinear)
+    smoothed_o = smooth(cfg, w, ids, {"qkv": 0.5, "o": 0.5, "gate_up": 0.5, "down": 0.5})
+    with pytest.raises(ValueError, match=r"'o' is int4-gguf .* smoothed"):
+        Transformer(cfg, smoothed_o, NumpyEngine(), progress=False, precision="gguf-o4")
