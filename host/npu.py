@@ -44,6 +44,7 @@ class WeightPart:
     buffer: Buffer
     prefix_bytes: int  # bytes reserved in front of the weights
     output: Buffer
+    weights: str = "int8"  # weight format (packing.WEIGHT_FORMATS)
 
 
 @dataclass
@@ -128,29 +129,41 @@ class Npu:
         return self.manifest.lanes
 
     # Weights ------------------------------------------------------------------------------------
-    def load_weights(self, w: np.ndarray) -> PackedWeights:
-        """Pack W int8 (N, K) into device memory once; every later matmul streams it from there."""
+    def load_weights(self, w: np.ndarray, scales: np.ndarray | None = None) -> PackedWeights:
+        """Pack W int8 (N, K) into device memory once; every later matmul streams it from there.
+
+        With `scales` (uint8, (N, ceil(K/group)), group = the manifest's int4 group) W holds int4 values
+        (-8..7) and streams as int4: matmul then returns sum_g scales[:, g] * (X @ W.T over group g).
+        """
         if not isinstance(w, np.ndarray) or w.dtype != np.int8 or w.ndim != 2:
             raise TypeError(f"weights must be a 2-D int8 array, not {_describe(w)}")
         n, k = w.shape
         packing.check_shape(self.manifest, 1, min(k, self.manifest.max_k), n)
+        group = self.manifest.int4_group
+        if scales is not None:
+            packing.check_int4(w, scales, group)
         packed = PackedWeights(n, k)
-        for k0 in range(0, k, self.manifest.max_k):
+        for k0 in range(0, k, self.manifest.max_k):  # max_k is a multiple of the int4 group
             k1 = min(k, k0 + self.manifest.max_k)
-            packed.parts.append(self._load_part(np.ascontiguousarray(w[:, k0:k1]), k0))
+            part_scales = None if scales is None else scales[:, k0 // group : -(-k1 // group)]
+            packed.parts.append(self._load_part(np.ascontiguousarray(w[:, k0:k1]), k0, part_scales))
         return packed
 
-    def _load_part(self, w: np.ndarray, k0: int) -> WeightPart:
+    def _load_part(self, w: np.ndarray, k0: int, scales: np.ndarray | None = None) -> WeightPart:
         n, k = w.shape
         lanes = self.lanes
-        full = packing.JobShape(self.rows, k, n, lanes)
+        fmt = "int8" if scales is None else "int4"
+        full = packing.check_shape(self.manifest, self.rows, k, n, fmt)
         prefix = full.prefix_beats * lanes
-        weights = packing.pack_weights(w, lanes)
+        if scales is None:
+            weights = packing.pack_weights(w, lanes)
+        else:
+            weights = packing.pack_weights_int4(w, np.ascontiguousarray(scales), lanes, full.group)
         buffer = self.device.allocate(prefix + weights.size, np.uint8)
         buffer[prefix:] = weights
         buffer.flush()
         output = self.device.allocate(full.output_bytes + lanes, np.uint8)
-        return WeightPart(k0, k, buffer, prefix, output)
+        return WeightPart(k0, k, buffer, prefix, output, fmt)
 
     # Matmul -------------------------------------------------------------------------------------
     def matmul(self, x: np.ndarray, weights: PackedWeights) -> np.ndarray:
@@ -174,7 +187,7 @@ class Npu:
 
     def _run_job(self, part: WeightPart, x: np.ndarray, n: int) -> np.ndarray:
         man, dev = self.manifest, self.device
-        shape = packing.JobShape(x.shape[0], part.k, n, self.lanes)
+        shape = packing.check_shape(man, x.shape[0], part.k, n, part.weights)
         start = part.prefix_bytes - shape.prefix_beats * self.lanes
         buf = part.buffer
         buf[start : start + self.lanes] = self._header(shape)
@@ -203,7 +216,7 @@ class Npu:
         return packing.unpack_results(np.asarray(part.output[: shape.output_bytes]), shape)
 
     def _header(self, shape: packing.JobShape) -> np.ndarray:
-        return packing.pack_header(self.manifest, shape.m, shape.k, shape.n)
+        return packing.pack_header(self.manifest, shape.m, shape.k, shape.n, weights=shape.weights)
 
     # Errors and recovery ------------------------------------------------------------------------
     def _raise_tile_error(self, out: Buffer, received: int, code: int, status: int, shape) -> None:
