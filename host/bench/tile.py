@@ -1,7 +1,9 @@
 """`zynpu bench tile`: the tile's efficiency measured from RTL simulation.
 
-decode_stream_efficiency: weight beats consumed per busy cycle over a whole M=1, K=N=1024 job (header,
-activations and drain included). prefill_mac_utilization: useful MACs / (R * L * cycles) for M=R.
+decode_stream_efficiency: per weight format ("int8", "int4"), weight beats consumed per busy cycle over
+a whole M=1, K=N=1024 job (header, activations, int4 scale beats and drain included).
+decode_weight_bits_per_param: streamed weight bits per parameter (int4: 4 + 8/group for the scales).
+prefill_mac_utilization: useful MACs / (R * L * cycles) for M=R, int8.
 """
 
 from __future__ import annotations
@@ -31,8 +33,22 @@ def run(device_name: str = "sim", k: int = 1024, n: int = 1024) -> dict[str, Any
     y = npu.matmul(x, packed)
     assert np.array_equal(y, reference.matmul(x, w)), "decode job result differs from the reference"
     decode = npu.last
-    result["decode_cycles"] = decode.cycles
-    result["decode_stream_efficiency"] = decode.active / decode.cycles
+    group = npu.manifest.int4_group
+    w4 = rng.integers(-8, 8, size=(n, k), dtype=np.int8)
+    s4 = rng.integers(0, 256, size=(n, -(-k // group)), dtype=np.uint8)
+    packed4 = npu.load_weights(w4, s4)
+    y = npu.matmul(x, packed4)
+    assert np.array_equal(y, reference.matmul_int4(x, w4, s4, group)), "int4 decode differs from the ref"
+    decode4 = npu.last
+    result["decode_cycles"] = {"int8": decode.cycles, "int4": decode4.cycles}
+    result["decode_stream_efficiency"] = {
+        "int8": decode.active / decode.cycles,
+        "int4": decode4.active / decode4.cycles,
+    }
+    result["decode_weight_bits_per_param"] = {
+        "int8": 8 * packed.nbytes / (n * k),
+        "int4": 8 * packed4.nbytes / (n * k),
+    }
 
     m = npu.rows
     x = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
@@ -41,7 +57,7 @@ def run(device_name: str = "sim", k: int = 1024, n: int = 1024) -> dict[str, Any
     prefill = npu.last
     result["prefill_cycles"] = prefill.cycles
     result["prefill_mac_utilization"] = m * k * n / (npu.rows * npu.lanes * prefill.cycles)
-    result["cycles"] = decode.cycles + prefill.cycles
+    result["cycles"] = decode.cycles + decode4.cycles + prefill.cycles
     result.update(_synth_resources())
     return result
 
