@@ -50,9 +50,7 @@ class NpuTile(wiring.Component):
         wiring.connect(m, wiring.flipped(self.sink), parser.sink)
         wiring.connect(m, drain.source, wiring.flipped(self.source))
         # The feed fans out to the unpacker (weight and scale beats) and the array (activation writes).
-        for name in parser.feed.signature.members:
-            m.d.comb += [getattr(unpack.feed, name).eq(getattr(parser.feed, name))]
-            m.d.comb += [getattr(array.feed, name).eq(getattr(parser.feed, name))]
+        wiring.connect(m, parser.feed, unpack.feed, array.feed)
         wiring.connect(m, unpack.beat, array.beat)
         wiring.connect(m, parser.error, drain.error)
         wiring.connect(m, drain.drained, parser.drained)

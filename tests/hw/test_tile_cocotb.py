@@ -1,7 +1,9 @@
 """Simulate the generated `zynpu_tile` Verilog with cocotb on Verilator and Icarus (see tb_tile.py).
 
-The default run covers every testbench once per simulator with small random cases; the `slow` sweeps
-run many more random jobs, seeds and a second tile configuration.
+Every run builds a simulator (a minute or more) and simulates thousands of cycles per test, so the
+whole module is `slow` (`make test-slow`); the default suite still runs the RTL bit-exact through the
+`sim` device tests (tests/device). The first three cover every testbench once per simulator with small
+random cases; the sweeps run many more random jobs, seeds and a second tile configuration.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ ALL_TESTS = (
     "test_registers",
 )
 SMALL = spec.TileConfig(rows=4, lanes=16, max_k=1024)
+pytestmark = pytest.mark.slow
 
 
 def _need(sim: str) -> None:
