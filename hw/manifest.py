@@ -114,9 +114,9 @@ def _cycle_model() -> dict[str, Any]:
         ),
         "header_cycles": 1,
         "drain_gap_per_row": 5,
-        "drain_gap_const": 7,
+        "drain_gap_const": 8,
         "tail_per_row": 5,
-        "tail_const": 6,
+        "tail_const": 7,
     }
 
 

@@ -40,8 +40,8 @@ def array_feed_signature(config: spec.TileConfig) -> wiring.Signature:
             "push_first": Out(1),
             "push_last": Out(1),
             "int4": Out(1),  # the job's weights are int4 (spec.WeightFormat.INT4)
-            # M of the job in flight: beats stop at row M - 1, the drain waits for row M - 1.
-            "job_rows": Out(config.row_bits + 1),
+            # M - 1 of the job in flight: beats stop at this row, the drain waits for it.
+            "last_row": Out(config.row_bits),
         }
     )
 

@@ -16,6 +16,7 @@ from amaranth.lib.wiring import In, Out
 
 from .. import spec
 from .axis import array_feed_signature, axis_signature, block_signature, error_signature
+from .counters import SplitCounter
 
 
 def _header_value(data: Signal, name: str):
@@ -70,7 +71,8 @@ class JobParser(wiring.Component):
         w_k = Signal(self.k_bits)
         g_pos = Signal(range(group_beats + 1))  # weight beats into the int4 group; 0: a scale beat is next
         w_block = Signal(range(max_blocks))
-        index = Signal(32)  # index of the current input beat within the packet
+        m.submodules.index = beats = SplitCounter(load_value=1)
+        index = beats.value  # index of the current input beat within the packet
         outstanding = Signal()
         cur_index = Signal(32)  # index of the beat on the bus within its packet
         err_at = Signal(32)
@@ -81,8 +83,7 @@ class JobParser(wiring.Component):
             self.drained.ready.eq(1),
         ]
 
-        with m.If(fire):
-            m.d.sync += index.eq(index + 1)
+        m.d.comb += beats.inc.eq(fire)
 
         scale_beat = int4 & (g_pos == 0)
         last_k = (w_k == k_last) & ~scale_beat
@@ -105,7 +106,7 @@ class JobParser(wiring.Component):
             feed.push_last.eq(last_k),
             feed.int4.eq(int4),
         ]
-        m.d.comb += feed.job_rows.eq(rows_m1 + 1)
+        m.d.comb += feed.last_row.eq(rows_m1)
 
         def raise_error(code: spec.ErrorCode) -> None:
             m.d.comb += self.err_detect.eq(1)
@@ -138,8 +139,8 @@ class JobParser(wiring.Component):
             with m.State("IDLE"):
                 m.d.comb += [sink.ready.eq(1), cur_index.eq(0)]
                 with m.If(fire):
+                    m.d.comb += beats.load.eq(1)
                     m.d.sync += [
-                        index.eq(1),
                         rows_m1.eq(h_m - 1),
                         k_last.eq(h_k - 1),
                         k_beats_m1.eq(((h_k + lanes - 1) >> shift) - 1),

@@ -13,7 +13,8 @@ Every product is laid out as one DSP48E2 with all its pipeline registers (WHY: 3
 - the product is registered (MREG), the accumulator is the P register (first beat: load, else add).
 
 Timing of a beat that sits in row r's chain register at cycle t: A/B registers at t+1, product at
-t+2, accumulator at t+3 (last beat: `committed` at t+3), result registers at t+4.
+t+2, accumulators at t+3 (last beat: `committed` at t+3), the low half of their sum at t+4
+(`summed`), result registers at t+5.
 
 On the last beat of a block a row's sums move into its result registers. The drain reads row 0 only,
 beat by beat, and shifts the rows up after each row: a shift register in place of a wide
@@ -29,6 +30,8 @@ from amaranth.lib.wiring import In, Out
 from .. import spec
 from .axis import WEIGHT_BITS, array_beat_signature, array_feed_signature
 
+HALF = 16  # the accumulators' sum is added in two halves
+
 
 class MacArray(wiring.Component):
     def __init__(self, config: spec.TileConfig) -> None:
@@ -36,7 +39,7 @@ class MacArray(wiring.Component):
         lanes = config.lanes
         super().__init__(
             {
-                "feed": In(array_feed_signature(config)),  # activation writes and job_rows only
+                "feed": In(array_feed_signature(config)),  # activation writes and last_row only
                 "beat": In(array_beat_signature(config)),
                 "commit": Out(config.rows),  # per row: its results for a block were just written
                 "sel_beat": In(range(config.beats_per_row)),
@@ -77,15 +80,20 @@ class MacArray(wiring.Component):
             # A beat goes no further than the job's last token row. Beyond it, a beat of a job with few
             # rows would still be in flight when the next job (with more rows) has started, and would
             # commit stale sums into that job's results.
-            in_job = self.feed.job_rows > r
+            in_job = self.feed.last_row >= r
             # The lead chain: the k of the beat that reaches this row's chain register next cycle.
             lead_valid = Signal(name=f"row{r}_lead_valid")
             lead_k = Signal(cfg.k_bits, name=f"row{r}_lead_k", reset_less=True)
-            m.d.sync += [lead_valid.eq(prev_lead_valid & in_job), lead_k.eq(prev_lead_k)]
+            m.d.sync += lead_valid.eq(prev_lead_valid & in_job)
+            # Datapath registers load only when their stage holds a beat (clock enables): an idle row
+            # costs the FPGA no toggling and the simulator a branch.
+            with m.If(prev_lead_valid):
+                m.d.sync += lead_k.eq(prev_lead_k)
             m.d.comb += rd.addr.eq(prev_lead_k >> shift)  # registered inside the memory
             word = Signal(8 * lanes, name=f"row{r}_xword", reset_less=True)  # memory output register
             pick = Signal(shift, name=f"row{r}_pick", reset_less=True)
-            m.d.sync += [word.eq(rd.data), pick.eq(lead_k[:shift])]
+            with m.If(lead_valid):
+                m.d.sync += [word.eq(rd.data), pick.eq(lead_k[:shift])]
 
             # The chain register: what moves on to the next row.
             valid = Signal(name=f"row{r}_valid")
@@ -94,52 +102,57 @@ class MacArray(wiring.Component):
             first = Signal(name=f"row{r}_first", reset_less=True)
             last = Signal(name=f"row{r}_last", reset_less=True)
             p_valid, p_a, p_b, p_first, p_last = prev
-            m.d.sync += [
-                valid.eq(p_valid & in_job),
-                wa.eq(p_a),
-                wb.eq(p_b),
-                first.eq(p_first),
-                last.eq(p_last),
-            ]
+            m.d.sync += valid.eq(p_valid & in_job)
+            with m.If(p_valid):
+                m.d.sync += [wa.eq(p_a), wb.eq(p_b), first.eq(p_first), last.eq(p_last)]
             busy += [lead_valid, valid]
 
             # DSP operand registers (A: activation, B: weight) and control, one cycle after the chain.
             x_a = Signal(signed(8), name=f"row{r}_xa", reset_less=True)
             x_b = Signal(signed(8), name=f"row{r}_xb", reset_less=True)
-            m.d.sync += [
-                x_a.eq(word.word_select(pick, 8)),
-                x_b.eq(word.word_select((pick + 1)[:shift], 8)),
-            ]
+            with m.If(valid):
+                m.d.sync += [
+                    x_a.eq(word.word_select(pick, 8)),
+                    x_b.eq(word.word_select((pick + 1)[:shift], 8)),
+                ]
             c2 = Signal(name=f"row{r}_v2")
             c2_first = Signal(name=f"row{r}_first2", reset_less=True)
             c2_last = Signal(name=f"row{r}_last2", reset_less=True)
             c3 = Signal(name=f"row{r}_v3")
             c3_first = Signal(name=f"row{r}_first3", reset_less=True)
             c3_last = Signal(name=f"row{r}_last3", reset_less=True)
-            m.d.sync += [
-                c2.eq(valid),
-                c2_first.eq(first),
-                c2_last.eq(last),
-                c3.eq(c2),
-                c3_first.eq(c2_first),
-                c3_last.eq(c2_last),
-            ]
+            m.d.sync += [c2.eq(valid), c2_first.eq(first), c2_last.eq(last)]
+            m.d.sync += [c3.eq(c2), c3_first.eq(c2_first), c3_last.eq(c2_last)]
             busy += [c2, c3]
             committed = Signal(name=f"row{r}_committed")
-            m.d.sync += committed.eq(c3 & c3_last)
+            summed = Signal(name=f"row{r}_summed")
+            m.d.sync += [committed.eq(c3 & c3_last), summed.eq(committed)]
             for lane in range(lanes):
                 sums = []
                 for name, x, w in (("a", x_a, wa), ("b", x_b, wb)):
                     b_reg = Signal(signed(WEIGHT_BITS), name=f"row{r}_{name}{lane}_b", reset_less=True)
                     prod = Signal(signed(8 + WEIGHT_BITS), name=f"row{r}_{name}{lane}_m", reset_less=True)
                     acc = Signal(signed(acc_bits), name=f"row{r}_{name}{lane}_p", reset_less=True)
-                    m.d.sync += [b_reg.eq(w.word_select(lane, WEIGHT_BITS)), prod.eq(x * b_reg)]
+                    with m.If(valid):
+                        m.d.sync += b_reg.eq(w.word_select(lane, WEIGHT_BITS))
+                    with m.If(c2):
+                        m.d.sync += prod.eq(x * b_reg)
                     with m.If(c3):
                         m.d.sync += acc.eq(Mux(c3_first, 0, acc) + prod)
                     sums.append(acc)
+                # The two accumulators' sum in two 16-bit steps (a 32-bit add is 5 logic levels).
+                lo = Signal(HALF + 1, name=f"row{r}_{lane}_lo", reset_less=True)
+                hi_a = Signal(signed(acc_bits - HALF), name=f"row{r}_{lane}_hia", reset_less=True)
+                hi_b = Signal(signed(acc_bits - HALF), name=f"row{r}_{lane}_hib", reset_less=True)
                 with m.If(committed):
-                    m.d.sync += results[r][lane].eq(sums[0] + sums[1])
-            m.d.comb += self.commit[r].eq(committed)
+                    m.d.sync += [
+                        lo.eq(sums[0][:HALF] + sums[1][:HALF]),
+                        hi_a.eq(sums[0][HALF:]),
+                        hi_b.eq(sums[1][HALF:]),
+                    ]
+                with m.If(summed):
+                    m.d.sync += results[r][lane].eq(Cat(lo[:HALF], hi_a + hi_b + lo[HALF]))
+            m.d.comb += self.commit[r].eq(summed)
             prev_lead_valid, prev_lead_k = lead_valid, lead_k
             prev = (valid, wa, wb, first, last)
 

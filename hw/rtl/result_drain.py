@@ -26,7 +26,7 @@ class ResultDrain(wiring.Component):
             {
                 "source": Out(axis_signature(lanes)),
                 "block_ready": In(1),  # pulse: the job's last row committed a block
-                "job_rows": In(self.row_bits + 1),
+                "last_row": In(self.row_bits),
                 "final_block": In(1),
                 "drained": Out(block_signature()),  # pulse: the block's results have all been sent
                 "sel_beat": Out(range(config.beats_per_row)),
@@ -42,10 +42,10 @@ class ResultDrain(wiring.Component):
         beats = self.config.beats_per_row
         src = self.source
         full = Signal()
-        row = Signal(self.row_bits + 1)
+        row = Signal(self.row_bits)
         beat = Signal(range(beats))
         fire = src.valid & src.ready
-        block_end = (beat == beats - 1) & (row == self.job_rows - 1)
+        block_end = (beat == beats - 1) & (row == self.last_row)
 
         code = Signal(32)
         m.d.comb += code.eq(self.error.payload.code)

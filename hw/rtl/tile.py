@@ -56,8 +56,8 @@ class NpuTile(wiring.Component):
         wiring.connect(m, drain.drained, parser.drained)
         m.d.comb += [
             parser.array_idle.eq(array.idle & ~unpack.busy),
-            drain.block_ready.eq(array.commit.bit_select((parser.feed.job_rows - 1).as_unsigned(), 1)),
-            drain.job_rows.eq(parser.feed.job_rows),
+            drain.block_ready.eq(array.commit.bit_select(parser.feed.last_row, 1)),
+            drain.last_row.eq(parser.feed.last_row),
             drain.final_block.eq(parser.final_block),
             array.sel_beat.eq(drain.sel_beat),
             array.shift_rows.eq(drain.shift_rows),

@@ -66,18 +66,17 @@ class WeightUnpack(wiring.Component):
                 else:
                     m.d.sync += [lo.eq(Mux(feed.int4, int4_lo, 0)), hi.eq(Mux(feed.int4, int4_hi, 0))]
                 parts.append((lane, name, lo, hi))
-        m.d.sync += [
-            s1_valid.eq(feed.push_valid),
-            s1_k.eq(feed.push_k),
-            s1_first.eq(feed.push_first),
-            s1_last.eq(feed.push_last),
-        ]
+        m.d.sync += s1_valid.eq(feed.push_valid)
+        with m.If(feed.push_valid):
+            m.d.sync += [s1_k.eq(feed.push_k), s1_first.eq(feed.push_first), s1_last.eq(feed.push_last)]
 
         # Stage 2: the sums, registered: the beat row 0 takes next.
         out = self.beat
-        for lane, name, lo, hi in parts:
-            m.d.sync += getattr(out, name)[lane].eq(lo + hi)
-        m.d.sync += [out.valid.eq(s1_valid), out.first.eq(s1_first), out.last.eq(s1_last)]
+        m.d.sync += out.valid.eq(s1_valid)
+        with m.If(s1_valid):
+            for lane, name, lo, hi in parts:
+                m.d.sync += getattr(out, name)[lane].eq(lo + hi)
+            m.d.sync += [out.first.eq(s1_first), out.last.eq(s1_last)]
         m.d.comb += [
             out.lead_valid.eq(s1_valid),
             out.lead_k.eq(s1_k),

@@ -279,8 +279,8 @@ async def test_smoke(dut) -> None:
 async def test_cycle_model(dut) -> None:
     """Single clean jobs across the drain-bound and K-bound regimes: CYCLES equals job_cycles exactly.
 
-    int4 blocks are ceil(K/group) + ceil(K/2) beats, so int4 K = 2 * gap - 2 (gap - 1 + 1 scale beat) sits
-    on the regime boundary; both formats are swept across it.
+    int4 blocks are ceil(K/group) + ceil(K/2) beats, so int4 K from 2 * gap - 4 to 2 * gap puts blocks
+    of gap - 1 .. gap + 2 beats (one or two scale beats) on both sides of the regime boundary.
     """
     tb = await _start(dut)
     man, lanes, rows = tb.manifest, tb.lanes, tb.manifest.rows
