@@ -103,18 +103,22 @@ class MacArray(wiring.Component):
             last = Signal(name=f"row{r}_last", reset_less=True)
             p_valid, p_a, p_b, p_first, p_last = prev
             m.d.sync += valid.eq(p_valid & in_job)
+            int4 = self.feed.int4  # the job's format: constant while its beats are in flight
             with m.If(p_valid):
-                m.d.sync += [wa.eq(p_a), wb.eq(p_b), first.eq(p_first), last.eq(p_last)]
+                m.d.sync += [wa.eq(p_a), first.eq(p_first), last.eq(p_last)]
+            # The `b` products (k + 1) only exist for int4: an int8 job leaves them idle (and ignores
+            # their accumulators), which halves the simulator's work per int8 beat.
+            with m.If(p_valid & int4):
+                m.d.sync += wb.eq(p_b)
             busy += [lead_valid, valid]
 
             # DSP operand registers (A: activation, B: weight) and control, one cycle after the chain.
             x_a = Signal(signed(8), name=f"row{r}_xa", reset_less=True)
             x_b = Signal(signed(8), name=f"row{r}_xb", reset_less=True)
             with m.If(valid):
-                m.d.sync += [
-                    x_a.eq(word.word_select(pick, 8)),
-                    x_b.eq(word.word_select((pick + 1)[:shift], 8)),
-                ]
+                m.d.sync += x_a.eq(word.word_select(pick, 8))
+            with m.If(valid & int4):
+                m.d.sync += x_b.eq(word.word_select((pick + 1)[:shift], 8))
             c2 = Signal(name=f"row{r}_v2")
             c2_first = Signal(name=f"row{r}_first2", reset_less=True)
             c2_last = Signal(name=f"row{r}_last2", reset_less=True)
@@ -129,15 +133,15 @@ class MacArray(wiring.Component):
             m.d.sync += [committed.eq(c3 & c3_last), summed.eq(committed)]
             for lane in range(lanes):
                 sums = []
-                for name, x, w in (("a", x_a, wa), ("b", x_b, wb)):
+                for name, x, w, used in (("a", x_a, wa, 1), ("b", x_b, wb, int4)):
                     b_reg = Signal(signed(WEIGHT_BITS), name=f"row{r}_{name}{lane}_b", reset_less=True)
                     prod = Signal(signed(8 + WEIGHT_BITS), name=f"row{r}_{name}{lane}_m", reset_less=True)
                     acc = Signal(signed(acc_bits), name=f"row{r}_{name}{lane}_p", reset_less=True)
-                    with m.If(valid):
+                    with m.If(valid & used):
                         m.d.sync += b_reg.eq(w.word_select(lane, WEIGHT_BITS))
-                    with m.If(c2):
+                    with m.If(c2 & used):
                         m.d.sync += prod.eq(x * b_reg)
-                    with m.If(c3):
+                    with m.If(c3 & used):
                         m.d.sync += acc.eq(Mux(c3_first, 0, acc) + prod)
                     sums.append(acc)
                 # The two accumulators' sum in two 16-bit steps (a 32-bit add is 5 logic levels).
@@ -146,9 +150,9 @@ class MacArray(wiring.Component):
                 hi_b = Signal(signed(acc_bits - HALF), name=f"row{r}_{lane}_hib", reset_less=True)
                 with m.If(committed):
                     m.d.sync += [
-                        lo.eq(sums[0][:HALF] + sums[1][:HALF]),
+                        lo.eq(sums[0][:HALF] + Mux(int4, sums[1][:HALF], 0)),
                         hi_a.eq(sums[0][HALF:]),
-                        hi_b.eq(sums[1][HALF:]),
+                        hi_b.eq(Mux(int4, sums[1][HALF:], 0)),
                     ]
                 with m.If(summed):
                     m.d.sync += results[r][lane].eq(Cat(lo[:HALF], hi_a + hi_b + lo[HALF]))

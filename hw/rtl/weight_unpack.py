@@ -59,12 +59,14 @@ class WeightUnpack(wiring.Component):
                 int4_lo = Mux(nib[0], scale, 0) + Mux(nib[1], scale << 1, 0)
                 int4_hi = Mux(nib[2], scale << 2, 0) - Mux(nib[3], scale << 3, 0)  # bit 3 weighs -8
                 if half == 0:
-                    m.d.sync += [
-                        lo.eq(Mux(feed.int4, int4_lo, byte.as_signed())),
-                        hi.eq(Mux(feed.int4, int4_hi, 0)),
-                    ]
-                else:
-                    m.d.sync += [lo.eq(Mux(feed.int4, int4_lo, 0)), hi.eq(Mux(feed.int4, int4_hi, 0))]
+                    with m.If(feed.push_valid):
+                        m.d.sync += [
+                            lo.eq(Mux(feed.int4, int4_lo, byte.as_signed())),
+                            hi.eq(Mux(feed.int4, int4_hi, 0)),
+                        ]
+                else:  # `b` (the high nibble) is int4 only; an int8 job leaves it idle
+                    with m.If(feed.push_valid & feed.int4):
+                        m.d.sync += [lo.eq(int4_lo), hi.eq(int4_hi)]
                 parts.append((lane, name, lo, hi))
         m.d.sync += s1_valid.eq(feed.push_valid)
         with m.If(feed.push_valid):
@@ -74,9 +76,10 @@ class WeightUnpack(wiring.Component):
         out = self.beat
         m.d.sync += out.valid.eq(s1_valid)
         with m.If(s1_valid):
-            for lane, name, lo, hi in parts:
-                m.d.sync += getattr(out, name)[lane].eq(lo + hi)
             m.d.sync += [out.first.eq(s1_first), out.last.eq(s1_last)]
+        for lane, name, lo, hi in parts:
+            with m.If(s1_valid & (feed.int4 if name == "b" else 1)):
+                m.d.sync += getattr(out, name)[lane].eq(lo + hi)
         m.d.comb += [
             out.lead_valid.eq(s1_valid),
             out.lead_k.eq(s1_k),
