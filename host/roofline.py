@@ -160,9 +160,17 @@ def model_config(ref: str) -> Any:
 
 
 def plot(
-    path: Path, cfg: Any, board: BoardSpec, manifest: TileManifest, measured: dict[str, Any] | None
+    path: Path,
+    cfg: Any,
+    board: BoardSpec,
+    manifest: TileManifest,
+    measured: dict[str, Any] | None,
+    model_name: str | None = None,
 ) -> Path:
-    """Roofline of the tile on `board` (attainable GMAC/s vs MACs per streamed byte) with the points."""
+    """Roofline of the tile on `board` (attainable GMAC/s vs MACs per streamed byte) with the points.
+
+    Both panels name the model and the board: a tokens/s figure means nothing without them.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -195,7 +203,8 @@ def plot(
         )
         if measured and m == 1 and measured.get("npu_cycles_per_token"):
             achieved = p.macs / (measured["npu_cycles_per_token"] / board.clock_hz) / 1e9
-            ax.plot(x, achieved, "x", color="red", ms=12, mew=2, label="measured on RTL (sim), decode")
+            where = measured.get("device", "sim")
+            ax.plot(x, achieved, "x", color="red", ms=12, mew=2, label=f"measured on {where}, decode")
     ax.set_xlabel("arithmetic intensity (MACs per streamed byte)")
     ax.set_ylabel("attainable GMAC/s")
     ax.set_title(f"zynpu tile R={manifest.rows} L={manifest.lanes} on {board.name} @ {board.clock_mhz:g} MHz")
@@ -207,7 +216,10 @@ def plot(
     values = [p.npu_seconds * 1e3, p.host_seconds * 1e3]
     bar.barh(labels, values, color=["tab:blue", "tab:orange"])
     bar.set_xlabel("ms per decoded token (predicted)")
-    bar.set_title(f"{p.tokens_per_second:.1f} tok/s; bound: {p.bound}")
+    who = f"{model_name} on " if model_name else ""
+    headline = f"{who}{board.name}: {p.tokens_per_second:.1f} tok/s predicted"
+    bar.set_title(f"{headline}\nbound: {p.bound}", fontsize=10)
+    bar.set_xlim(0, max(values) * 1.45)  # room for the value labels right of the bars
     for i, v in enumerate(values):
         bar.text(v, i, f" {v:.2f} ms", va="center")
     fig.tight_layout()

@@ -40,13 +40,15 @@ def cmd_roofline(args: argparse.Namespace) -> int:
         if args.measured and Path(args.measured).exists():
             measured = json.loads(Path(args.measured).read_text()).get("decode")
         try:
-            print(f"wrote {plot(Path(args.plot), cfg, board, manifest, measured)}")
+            print(f"wrote {plot(Path(args.plot), cfg, board, manifest, measured, Path(args.model).name)}")
         except ModuleNotFoundError as error:
             raise UserError(f"--plot needs matplotlib (pip install 'zynpu[plot]'): {error}") from None
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from .cli_options import add_json, non_negative_float, positive_float, positive_int
+    from .overlays.build_overlay import BOARDS
     from .roofline import DEFAULT_CONTEXT, DEFAULT_HOST_JOB_S
 
     p = subparsers.add_parser(
@@ -56,13 +58,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "bandwidth, the tile's clock, rows and lanes, and the host's cost per tile job.",
     )
     p.add_argument("--model", required=True, help="GGUF file, HF folder, gemma3-270m or tiny-<family>")
-    p.add_argument("--board", default="kv260", help="kv260 (default), zcu104 or ultra96v2")
-    p.add_argument("--clock-mhz", type=float, default=None, help="override the board's tile clock target")
+    p.add_argument("--board", choices=BOARDS, default="kv260", help="the board whose DDR and clock apply")
     p.add_argument(
-        "--host-job-us", type=float, default=DEFAULT_HOST_JOB_S * 1e6, help="host cost per tile job"
+        "--clock-mhz", type=positive_float, default=None, help="override the board's tile clock target"
     )
-    p.add_argument("--context", type=int, default=DEFAULT_CONTEXT, help="tokens in the KV cache")
+    p.add_argument(
+        "--host-job-us",
+        type=non_negative_float,
+        default=DEFAULT_HOST_JOB_S * 1e6,
+        help="host cost per tile job (microseconds)",
+    )
+    p.add_argument("--context", type=positive_int, default=DEFAULT_CONTEXT, help="tokens in the KV cache")
     p.add_argument("--plot", help="write a roofline plot (PNG) here")
     p.add_argument("--measured", default="results/bench.json", help="bench results with measured points")
-    p.add_argument("--json", action="store_true", help="print the prediction as JSON")
+    add_json(p, "the prediction")
     p.set_defaults(func=cmd_roofline)

@@ -138,7 +138,12 @@ def print_table(report: dict) -> None:
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
-    parser = argparse.ArgumentParser(description="Yosys synth_xilinx report of the tile")
+    parser = argparse.ArgumentParser(
+        prog="python -m zynpu.hw.synth",
+        description="Yosys synth_xilinx of the tile (several minutes); prints LUT/FF/DSP/BRAM/URAM as a "
+        f"share of {', '.join(PARTS)}, logic levels and DSP registering, and writes {OUT / 'report.json'}. "
+        "`make synth` runs it.",
+    )
     parser.add_argument("--config", choices=["default", *SMALL_CONFIGS], default="default")
     args = parser.parse_args(argv)
     config = SMALL_CONFIGS.get(args.config, spec.DEFAULT_CONFIG)

@@ -17,6 +17,11 @@ if {![string match "$board(vivado)*" $found]} {
 }
 
 create_project zynpu $zynpu(project_dir) -part $board(part) -force
+# Vivado 2022.1 sees the board files installed through the XHub store (KV260's) only once the store's
+# folder is registered; without it the board-part check below fails although the files are there.
+if {[catch {set_param board.repoPaths [get_property LOCAL_ROOT_DIR [xhub::get_xstores xilinx_board_store]]} message]} {
+    puts "WARNING: zynpu: no XHub board store registered ($message)"
+}
 if {[llength [get_board_parts -quiet $board(board_part)]] == 0} {
     error "board files for $board(board_part) are not installed in this Vivado (Ultra96-V2: Avnet's bdf repository)"
 }
@@ -55,6 +60,13 @@ report_utilization -file [file join $zynpu(report_dir) utilization.rpt]
 
 file copy -force [lindex [glob [get_property DIRECTORY [get_runs impl_1]]/*.bit] 0] \
     [file join $zynpu(out_dir) zynpu.bit]
-set hwh [lindex [get_files -all -of_objects $bd *.hwh] 0]
+# The hand-off file PYNQ needs; `get_files ... *.hwh` may return nothing after a full implementation run.
+set hwh [file join $zynpu(project_dir) zynpu.gen sources_1 bd zynpu hw_handoff zynpu.hwh]
+if {![file exists $hwh]} {
+    set hwh [lindex [get_files -all -quiet -of_objects $bd *.hwh] 0]
+}
+if {$hwh eq "" || ![file exists $hwh]} {
+    error "no zynpu.hwh in $zynpu(project_dir)/zynpu.gen/sources_1/bd/zynpu/hw_handoff: see the Vivado log"
+}
 file copy -force $hwh [file join $zynpu(out_dir) zynpu.hwh]
 puts "zynpu: bitstream and hwh in $zynpu(out_dir)"

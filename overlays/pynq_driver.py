@@ -40,6 +40,14 @@ class ZynpuOverlay(pynq.Overlay):
 
     @property
     def npu(self) -> Npu:
+        """The driver; any failure is raised as itself, never as pynq's "Could not find IP npu".
+
+        An AttributeError escaping a property makes Python call `Overlay.__getattr__("npu")`, which
+        would replace the real message, so it is re-raised as a RuntimeError.
+        """
         if self._npu is None:
-            self._npu = Npu(BoardDevice(manifest=MANIFEST, overlay=self))
+            try:
+                self._npu = Npu(BoardDevice(manifest=MANIFEST, overlay=self))
+            except AttributeError as error:
+                raise RuntimeError(f"ZynpuOverlay.npu: {error}") from error
         return self._npu

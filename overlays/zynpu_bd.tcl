@@ -24,12 +24,13 @@ proc zynpu_hp_port {hp} {
     return [list [expr {$hp + 2}] S_AXI_HP${hp}_FPD saxihp${hp}_fpd_aclk]
 }
 
-# The PS master port for control: returns {gp-index interface clock-pin}.
+# The PS master port for control: returns {gp-index interface clock-pin window-base}; the base is where
+# the port's address window starts in the Zynq UltraScale+ map (UG1085).
 proc zynpu_hpm_port {hpm} {
     switch -- $hpm {
-        HPM0_FPD { return {0 M_AXI_HPM0_FPD maxihpm0_fpd_aclk} }
-        HPM1_FPD { return {1 M_AXI_HPM1_FPD maxihpm1_fpd_aclk} }
-        HPM0_LPD { return {2 M_AXI_HPM0_LPD maxihpm0_lpd_aclk} }
+        HPM0_FPD { return {0 M_AXI_HPM0_FPD maxihpm0_fpd_aclk 0xA0000000} }
+        HPM1_FPD { return {1 M_AXI_HPM1_FPD maxihpm1_fpd_aclk 0xB0000000} }
+        HPM0_LPD { return {2 M_AXI_HPM0_LPD maxihpm0_lpd_aclk 0x80000000} }
         default { error "board(hpm_port) must be HPM0_FPD, HPM1_FPD or HPM0_LPD, not $hpm" }
     }
 }
@@ -46,11 +47,13 @@ proc zynpu_create_design {} {
     global zynpu board
     set bits $zynpu(stream_bits)
     lassign [zynpu_hp_port $board(hp_port)] hp_gp hp_intf hp_clk
-    lassign [zynpu_hpm_port $board(hpm_port)] hpm_gp hpm_intf hpm_clk
+    lassign [zynpu_hpm_port $board(hpm_port)] hpm_gp hpm_intf hpm_clk hpm_base
 
     # PS: board preset (DDR, MIO), then one HP slave at the stream width, one HPM master, IRQ0, pl_clk0.
     set ps [create_bd_cell -type ip -vlnv [zynpu_ipdef xilinx.com:ip:zynq_ultra_ps_e] ps]
     apply_bd_automation -rule xilinx.com:bd_rule:zynq_ultra_ps_e -config {apply_board_preset 1} $ps
+    # Clear the preset's basic-clock override first, or the PL clock frequency below is not applied.
+    set_property CONFIG.PSU__OVERRIDE__BASIC_CLOCK 0 $ps
     set config {}
     foreach gp {0 1 2} {
         lappend config CONFIG.PSU__USE__M_AXI_GP$gp [expr {$gp == $hpm_gp}]
@@ -90,17 +93,21 @@ proc zynpu_create_design {} {
     }
 
     set ctrl [create_bd_cell -type ip -vlnv [zynpu_ipdef xilinx.com:ip:smartconnect] ctrl_interconnect]
-    set_property -dict [list CONFIG.NUM_SI 1 CONFIG.NUM_MI 2] $ctrl
+    set_property -dict [list CONFIG.NUM_SI 1 CONFIG.NUM_MI 3] $ctrl
     set data [create_bd_cell -type ip -vlnv [zynpu_ipdef xilinx.com:ip:smartconnect] data_interconnect]
     set_property -dict [list CONFIG.NUM_SI 2 CONFIG.NUM_MI 1] $data
     create_bd_cell -type ip -vlnv [zynpu_ipdef xilinx.com:ip:proc_sys_reset] reset
     set irq [create_bd_cell -type ip -vlnv [zynpu_ipdef {xilinx.com:ip:xlconcat xilinx.com:inline_hdl:ilconcat}] irq_concat]
     set_property CONFIG.NUM_PORTS 3 $irq
+    # pynq creates interrupt objects only for pins behind an AXI interrupt controller; one output to the PS.
+    set intc [create_bd_cell -type ip -vlnv [zynpu_ipdef xilinx.com:ip:axi_intc] intc]
+    set_property CONFIG.C_IRQ_CONNECTION 1 $intc
 
     # Control: PS master -> SmartConnect -> DMA registers and the tile's AXI4-Lite.
     connect_bd_intf_net [get_bd_intf_pins ps/$hpm_intf] [get_bd_intf_pins ctrl_interconnect/S00_AXI]
     connect_bd_intf_net [get_bd_intf_pins ctrl_interconnect/M00_AXI] [get_bd_intf_pins dma/S_AXI_LITE]
     connect_bd_intf_net [get_bd_intf_pins ctrl_interconnect/M01_AXI] [get_bd_intf_pins tile/$zynpu(axi_lite)]
+    connect_bd_intf_net [get_bd_intf_pins ctrl_interconnect/M02_AXI] [get_bd_intf_pins intc/s_axi]
     # Data: DMA <-> SmartConnect <-> HP port; DMA streams <-> tile.
     connect_bd_intf_net [get_bd_intf_pins dma/M_AXI_MM2S] [get_bd_intf_pins data_interconnect/S00_AXI]
     connect_bd_intf_net [get_bd_intf_pins dma/M_AXI_S2MM] [get_bd_intf_pins data_interconnect/S01_AXI]
@@ -112,20 +119,22 @@ proc zynpu_create_design {} {
     connect_bd_net [get_bd_pins ps/pl_clk0] {*}[zynpu_pins ps [list $hpm_clk $hp_clk]] \
         {*}[zynpu_pins dma {s_axi_lite_aclk m_axi_mm2s_aclk m_axi_s2mm_aclk}] \
         [get_bd_pins ctrl_interconnect/aclk] [get_bd_pins data_interconnect/aclk] \
-        [get_bd_pins reset/slowest_sync_clk] $clock_pin
+        [get_bd_pins intc/s_axi_aclk] [get_bd_pins reset/slowest_sync_clk] $clock_pin
     connect_bd_net [get_bd_pins ps/pl_resetn0] [get_bd_pins reset/ext_reset_in]
     connect_bd_net [get_bd_pins reset/peripheral_aresetn] [get_bd_pins dma/axi_resetn] \
         [get_bd_pins ctrl_interconnect/aresetn] [get_bd_pins data_interconnect/aresetn] \
-        [get_bd_pins tile/$zynpu(reset)]
+        [get_bd_pins intc/s_axi_aresetn] [get_bd_pins tile/$zynpu(reset)]
 
-    # Interrupts: DMA MM2S, DMA S2MM, tile -> pl_ps_irq0 bits 0, 1, 2.
+    # Interrupts: DMA MM2S, DMA S2MM, tile -> intc inputs 0, 1, 2 -> pl_ps_irq0 (polling stays the fallback).
     connect_bd_net [get_bd_pins dma/mm2s_introut] [get_bd_pins irq_concat/In0]
     connect_bd_net [get_bd_pins dma/s2mm_introut] [get_bd_pins irq_concat/In1]
     connect_bd_net [get_bd_pins tile/$zynpu(interrupt)] [get_bd_pins irq_concat/In2]
-    connect_bd_net [get_bd_pins irq_concat/dout] [get_bd_pins ps/pl_ps_irq0]
+    connect_bd_net [get_bd_pins irq_concat/dout] [get_bd_pins intc/intr]
+    connect_bd_net [get_bd_pins intc/irq] [get_bd_pins ps/pl_ps_irq0]
 
-    # The tile's register window is exactly its AXI4-Lite address space; the rest as Vivado assigns.
-    assign_bd_address -target_address_space [get_bd_addr_spaces ps/Data] -range $zynpu(axil_range) \
-        [get_bd_addr_segs tile/$zynpu(axi_lite)/reg0]
+    # The tile's register window is exactly its AXI4-Lite address space, at the start of the HPM port's
+    # window (-range needs an -offset); the rest as Vivado assigns around it.
+    assign_bd_address -target_address_space [get_bd_addr_spaces ps/Data] -offset $hpm_base \
+        -range $zynpu(axil_range) [get_bd_addr_segs tile/$zynpu(axi_lite)/reg0]
     assign_bd_address
 }

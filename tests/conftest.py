@@ -1,7 +1,8 @@
 """Suite-wide options: `--target` picks the devices the device-level tests run on.
 
-By default every device test runs on `sim` (the RTL in Verilator), `ref` (the numpy model) and `shim`
-(the board adapter's own code over pynq's API, backed by the simulator). On a board,
+By default every device test runs on `sim` (the RTL in Verilator), `ref` (the numpy model) and `twin`
+(the board adapter over the real pynq package, its DMA driver and MMIO, on a simulated AXI DMA and
+tile; skipped where pynq is not installed). On a board,
 `pytest --target board` runs the same tests on the hardware.
 """
 
@@ -9,8 +10,12 @@ from __future__ import annotations
 
 import pytest
 
-DEFAULT_TARGETS = "sim,ref,shim"
-KNOWN_TARGETS = ("sim", "ref", "shim", "board")
+from zynpu.device.select import NPU_DEVICES
+
+# The NPU devices of the registry, plus `twin`: the board adapter over the real pynq package on a
+# simulated AXI DMA and tile (skipped where pynq is not installed).
+KNOWN_TARGETS = (*NPU_DEVICES, "twin")
+DEFAULT_TARGETS = ",".join(t for t in KNOWN_TARGETS if t != "board")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

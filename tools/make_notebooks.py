@@ -12,13 +12,19 @@ from pathlib import Path
 import nbformat
 
 HERE = Path(__file__).resolve().parent.parent / "notebooks"
+DASHBOARD = "Live view: `zynpu serve --radio sim` (on the board: `--device board`) serves a dashboard of the NPU counters, the agent's sessions and the radio link at [http://127.0.0.1:8000/](http://127.0.0.1:8000/) (see `docs/serve.md`)."
 
 DEVICE_CELL = '''# Which device? "board" on a PYNQ board with the zynpu overlay deployed, "sim" (the tile's RTL in
 # Verilator) anywhere else. Set it by hand to "sim", "ref" (numpy model) or "board" to override.
 from zynpu.device.select import auto_device_name
 
-DEVICE = auto_device_name()
-print("device:", DEVICE)'''
+DEVICE = auto_device_name()   # on a board without a bitstream this warns loudly before falling back
+print("device:", DEVICE)
+
+# Every plot is also saved under results/notebooks/ (the repository's, when run from a checkout).
+from pathlib import Path
+RESULTS = (Path("..") if Path("../pyproject.toml").exists() else Path(".")) / "results" / "notebooks"
+RESULTS.mkdir(parents=True, exist_ok=True)'''
 
 
 def md(text: str):
@@ -35,7 +41,9 @@ NOTEBOOKS = {
 
 The tile is `R x L` int8 multiply-accumulate units behind an AXI DMA (one packet in, one packet out
 per matmul) and AXI4-Lite registers. This notebook reads its identity, runs a matmul, and explains
-the performance counters. It runs unchanged on a board and on the simulator."""),
+the performance counters. It runs unchanged on a board and on the simulator.
+
+""" + DASHBOARD),
         code(DEVICE_CELL),
         code("""import numpy as np
 from zynpu.device import open_device
@@ -83,7 +91,8 @@ fig, ax = plt.subplots(figsize=(7, 3.5))
 ax.plot(ms, stream, "o-", label="weight beats per cycle")
 ax.plot(ms, macs, "s-", label="MAC utilization")
 ax.set_xlabel("token rows M in the job"); ax.set_ylim(0, 1.05); ax.legend(); ax.grid(alpha=0.3)
-ax.set_title("K=512, N=256 on the tile");"""),
+ax.set_title(f"tile R={man.rows} L={man.lanes}, job K=512 N=256, counters read on the {DEVICE} device")
+fig.tight_layout(); fig.savefig(RESULTS / "01_tile_counters.png", dpi=110)"""),
     ],
     "02_decode.ipynb": [
         md("""# 2. Transformer decode on the NPU
@@ -106,14 +115,21 @@ npu = Npu(open_device(DEVICE))
 model, tokenizer = load(MODEL, engine=npu, progress=False)   # quantize + pack once
 ids = tokenizer.encode("The tile streams one weight beat per cycle")
 start, cycles0 = time.perf_counter(), npu.total.cycles
-out = []
+out, cycles = [], []
 for token in generate(model, ids, TOKENS, stop=model.cfg.eos_token_ids):
     out.append(token)
+    cycles.append(npu.total.cycles - cycles0)   # tile cycles up to this token
     print(token, end=" ", flush=True)
 wall = time.perf_counter() - start
 print()
 print(repr(tokenizer.decode(out)))
-print(f"{len(out) / wall:.2f} tokens/s on {DEVICE}; {(npu.total.cycles - cycles0) / len(out):.0f} tile cycles per token")"""),
+if MODEL.startswith("tiny-"):
+    print("(a generated test model with random weights: the text is noise, the arithmetic is exact)")
+# The first token comes out of the prefill pass over the whole prompt; the others are decode steps
+# (M = 1), the figure `bench decode` measures below.
+decode_cycles = (cycles[-1] - cycles[0]) / (len(out) - 1)
+print(f"prefill of {len(ids)} prompt tokens: {cycles[0]:,} tile cycles")
+print(f"decode: {decode_cycles:,.0f} tile cycles per token; {len(out) / wall:.2f} tokens/s of {DEVICE} wall time")"""),
         md("""## Bytes per token and the roofline
 
 `bench decode` measures cycles per token from the tile's counters and compares them with the
@@ -123,11 +139,22 @@ from zynpu.roofline import board_spec, plot
 from IPython.display import Image
 
 measured = decode.run(model=MODEL, device_name=DEVICE, tokens=4)
+# The same decode-step figure as above (its context is a few tokens longer, so a few cycles differ).
 for key in ("npu_cycles_per_token", "predicted_npu_cycles_per_token", "roofline_error",
             "bytes_per_token", "decode_stream_efficiency", "predicted_kv260_tokens_per_second"):
-    print(f"{key:36s} {measured[key]}")
-import pathlib, tempfile
-png = plot(pathlib.Path(tempfile.mkdtemp()) / "roofline.png", model.cfg, board_spec("kv260"), npu.manifest, measured)
+    value = measured[key]
+    shown = (f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}") if isinstance(value, float) else value
+    print(f"{key:36s} {shown}")
+if MODEL.startswith("tiny-"):
+    print(f"(the KV260 figure above is for {MODEL}, a 1 MB test model, not a real one)")
+    from zynpu.model.errors import ModelLoadError
+    from zynpu.roofline import model_config, predict
+    try:   # a real model's prediction needs only its config: the GGUF header of Gemma 3 270M
+        g = predict(model_config("gemma3-270m"), board_spec("kv260"))
+        print(f"Gemma 3 270M on a KV260: {g.tokens_per_second:.1f} tokens/s predicted (bound: {g.bound})")
+    except ModelLoadError:
+        print("for Gemma 3 270M on a KV260: pip install 'zynpu[gemma]', then `zynpu roofline --model gemma3-270m`")
+png = plot(RESULTS / "02_roofline.png", model.cfg, board_spec("kv260"), npu.manifest, measured, MODEL)
 Image(filename=str(png))"""),
     ],
     "03_radio.ipynb": [
@@ -135,7 +162,9 @@ Image(filename=str(png))"""),
 
 The board is the SPI master; the ESP32 running `firmware_esp32/` gives it Wi-Fi, sockets and BLE.
 Without an ESP32 attached, the simulated ESP32 runs the firmware's own protocol core, and its network
-side is real sockets on 127.0.0.1."""),
+side is real sockets on 127.0.0.1.
+
+""" + DASHBOARD),
         code('''# "spi" with an ESP32 wired to the board (see the README's pin table), "sim" otherwise.
 import os
 LINK = "spi" if os.path.exists("/dev/spidev1.0") else "sim"
@@ -178,7 +207,9 @@ print(f"round trip {1e3 * (time.perf_counter() - t0):.1f} ms")"""),
 
 A datagram arrives over the radio, the agent wakes, decides with its own tiny tool-calling model (every
 linear layer on the NPU), calls tools that reach the hardware, and answers over the radio. Every step is
-traced as OpenTelemetry-GenAI-shaped spans; the last cell draws them as a timeline."""),
+traced as OpenTelemetry-GenAI-shaped spans; the last cell draws them as a timeline.
+
+""" + DASHBOARD),
         code(DEVICE_CELL),
         code("""import socket, tempfile
 from pathlib import Path
@@ -215,17 +246,21 @@ print(timeline(spans))"""),
         code("""import matplotlib.pyplot as plt
 
 t0 = min(s["start_time_unix_nano"] for s in spans)
-fig, ax = plt.subplots(figsize=(9, 0.45 * len(spans) + 1))
+total_ms = (max(s["end_time_unix_nano"] for s in spans) - t0) / 1e6
+fig, ax = plt.subplots(figsize=(10, 0.45 * len(spans) + 1.2))
 for i, s in enumerate(spans):
     a = s["attributes"]
     op = a.get("gen_ai.operation.name", s["name"])
     label = a.get("gen_ai.tool.name", op) if op == "execute_tool" else op
     start = (s["start_time_unix_nano"] - t0) / 1e6
-    width = max((s["end_time_unix_nano"] - s["start_time_unix_nano"]) / 1e6, 0.5)
+    ms = (s["end_time_unix_nano"] - s["start_time_unix_nano"]) / 1e6
+    width = max(ms, total_ms / 150)   # a sub-millisecond tool call still shows as a visible bar
     ax.barh(i, width, left=start, color={"chat": "tab:blue", "execute_tool": "tab:orange"}.get(op, "tab:gray"))
-    ax.text(start + width, i, f" {label}", va="center", fontsize=8)
+    ax.text(start + width, i, f" {label} ({ms:.1f} ms)", va="center", fontsize=8)
+ax.set_xlim(0, total_ms * 1.3)   # room for the labels of the last spans
 ax.set_yticks([]); ax.invert_yaxis(); ax.set_xlabel("ms since the datagram")
-ax.set_title("agent session trace (blue: model steps on the NPU, orange: tool calls)");"""),
+ax.set_title(f"agent session on the {DEVICE} device (blue: model steps on the NPU, orange: tool calls)")
+fig.tight_layout(); fig.savefig(RESULTS / "04_agent_trace.png", dpi=110)"""),
         code("""client.close(); radio.close()"""),
     ],
 }

@@ -1,30 +1,23 @@
-/* zynpu radio firmware: boot counter, reset-surviving link state, platform table, link task. */
+/* zynpu radio firmware: boot counter, reset-surviving link state, platform table, log forwarding.
+ * app_main initialises everything, hands the core to the link task (spi_link.c) and returns. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "driver/gpio.h"
 #include "esp_attr.h"
 #include "esp_log.h"
+#include "esp_random.h"
 #include "esp_system.h"
 #include "esp_timer.h"
-#include "freertos/FreeRTOS.h"
-#include "freertos/semphr.h"
 #include "glue.h"
 #include "nvs.h"
 #include "nvs_flash.h"
 
 static const char *TAG = "zynpu";
 
-zl_link g_link;
+static zl_link s_link;                        /* static: ~38 KB of message rings, on no stack */
 RTC_NOINIT_ATTR static zl_persist s_persist; /* survives panic/watchdog/esp_restart, not power loss */
-static SemaphoreHandle_t s_lock;
 static zl_platform s_platform;
-
-void glue_lock(void) { xSemaphoreTakeRecursive(s_lock, portMAX_DELAY); }
-void glue_unlock(void) { xSemaphoreGiveRecursive(s_lock); }
-
-void glue_update_data_ready(void) { gpio_set_level(PIN_DATA_READY, zl_link_data_ready(&g_link)); }
 
 static uint32_t now_ms(void *ctx)
 {
@@ -32,76 +25,81 @@ static uint32_t now_ms(void *ctx)
     return (uint32_t)(esp_timer_get_time() / 1000);
 }
 
-static void request_reset(void *ctx)
-{
-    (void)ctx;
-    ESP_LOGI(TAG, "reset requested by the host");
-    esp_restart();
-}
-
-static uint32_t next_boot_count(void)
+/* Read, increment and commit the NVS boot counter; *ok only if every step worked. The core decides
+ * what to do when it did not (zl_boot_count_next): count on in RTC memory and flag the boot. */
+static uint32_t nvs_boot_count(int *ok)
 {
     nvs_handle_t h;
     uint32_t boots = 0;
-    if (nvs_open("zynpu", NVS_READWRITE, &h) == ESP_OK) {
-        nvs_get_u32(h, "boots", &boots);
+    *ok = 0;
+    if (nvs_open("zynpu", NVS_READWRITE, &h) != ESP_OK)
+        return 0;
+    esp_err_t err = nvs_get_u32(h, "boots", &boots);
+    if (err == ESP_OK || err == ESP_ERR_NVS_NOT_FOUND) {
         boots++;
-        nvs_set_u32(h, "boots", boots);
-        nvs_commit(h);
-        nvs_close(h);
+        *ok = nvs_set_u32(h, "boots", boots) == ESP_OK && nvs_commit(h) == ESP_OK;
     }
-    return boots;
+    nvs_close(h);
+    return *ok ? boots : 0;
 }
 
-/* Forward ESP-IDF log lines to the host as SYSTEM.LOG events (and keep them on the UART). */
+/* Forward ESP-IDF log lines to the host as SYSTEM.LOG events (and keep them on the UART). Runs on the
+ * logging task: it only formats into a pool buffer and posts it; it takes no lock and never waits. A
+ * line that finds no free buffer or a full inbox is counted and reported as lost by the link task. */
+static uint32_t s_log_dropped; /* atomics: any task may log */
+
 static int log_vprintf(const char *fmt, va_list args)
 {
-    static __thread int busy;
-    char line[200];
     va_list copy;
     va_copy(copy, args);
     int n = vprintf(fmt, args);
-    if (!busy) {
-        busy = 1;
-        vsnprintf(line, sizeof line, fmt, copy);
-        glue_lock();
-        zl_log_event(&g_link, 3, line);
-        glue_update_data_ready();
-        glue_unlock();
-        busy = 0;
+    uint8_t *buf = glue_log_take();
+    if (buf) {
+        vsnprintf((char *)buf, ZL_LIMIT_LOG_TEXT + 1, fmt, copy);
+        glue_msg m = {.kind = GLUE_LOG, .status = 3, .buf = buf};
+        if (!glue_post(&m)) {
+            glue_log_give(buf);
+            __atomic_fetch_add(&s_log_dropped, 1, __ATOMIC_RELAXED);
+        }
+    } else {
+        __atomic_fetch_add(&s_log_dropped, 1, __ATOMIC_RELAXED);
     }
     va_end(copy);
     return n;
 }
 
+uint32_t glue_log_dropped_take(void) { return __atomic_exchange_n(&s_log_dropped, 0, __ATOMIC_RELAXED); }
+
 void app_main(void)
 {
     esp_err_t err = nvs_flash_init();
     if (err == ESP_ERR_NVS_NO_FREE_PAGES || err == ESP_ERR_NVS_NEW_VERSION_FOUND) {
-        ESP_ERROR_CHECK(nvs_flash_erase());
-        ESP_ERROR_CHECK(nvs_flash_init());
+        if (nvs_flash_erase() == ESP_OK)
+            err = nvs_flash_init();
     }
+    if (err != ESP_OK)
+        ESP_LOGE(TAG, "NVS unavailable (%s): the boot counter falls back to RTC memory", esp_err_to_name(err));
     esp_reset_reason_t reason = esp_reset_reason();
     if (reason == ESP_RST_POWERON || reason == ESP_RST_BROWNOUT)
         memset(&s_persist, 0, sizeof s_persist); /* RTC memory content is undefined after power-up */
-    s_lock = xSemaphoreCreateRecursiveMutex();
 
-    s_platform.version = "zynpu-esp32 0.1.0";
+    glue_pools_init();
+    s_platform.version = "zynpu-esp32 0.2.0";
+    s_platform.max_spi_hz = ZL_ESP_MAX_SPI_HZ;
     s_platform.now_ms = now_ms;
-    s_platform.request_reset = request_reset;
-    net_init(&s_platform);
+    spi_link_platform(&s_platform);
+    net_init(&s_platform); /* starts Wi-Fi: from here the RF subsystem makes esp_random() truly random */
     ble_glue_init(&s_platform);
 
-    gpio_config_t out = {.pin_bit_mask = (1ULL << PIN_HANDSHAKE) | (1ULL << PIN_DATA_READY),
-                         .mode = GPIO_MODE_OUTPUT};
-    gpio_config(&out);
-    gpio_set_level(PIN_HANDSHAKE, 0);
-
-    glue_lock();
-    zl_link_init(&g_link, &s_platform, &s_persist, next_boot_count(), (uint8_t)reason);
-    glue_update_data_ready();
-    glue_unlock();
+    int nvs_ok = 0;
+    uint32_t nvs_count = err == ESP_OK ? nvs_boot_count(&nvs_ok) : 0;
+    zl_boot_info boot = {.reset_reason = (uint8_t)reason};
+    boot.boot_count = zl_boot_count_next(&s_persist, nvs_ok, nvs_count, &boot.boot_flags);
+    /* a fresh 32-bit session nonce; the SYNC handshake keeps even a repeated one from wedging */
+    boot.nonce = esp_random() ^ (uint32_t)esp_timer_get_time();
+    zl_link_init(&s_link, &s_platform, &s_persist, &boot);
     esp_log_set_vprintf(log_vprintf);
-    ESP_LOGI(TAG, "link up, boot reason %d", (int)reason);
-    spi_link_start();
+    ESP_LOGI(TAG, "boot %lu reason %d%s", (unsigned long)boot.boot_count, (int)reason,
+             boot.boot_flags & ZL_BOOT_FLAG_COUNTER_VOLATILE ? " (boot counter not in NVS)" : "");
+    spi_link_start(&s_link); /* the link task owns s_link from here on */
 }

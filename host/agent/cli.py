@@ -26,10 +26,11 @@ def _home(args: argparse.Namespace) -> Path:
 
 def _llm(args: argparse.Namespace) -> Any:
     from zynpu.agent.llm import load_llm
+    from zynpu.device.select import ENGINES, device_name
     from zynpu.model.errors import ModelLoadError
 
     try:
-        return load_llm(args.model, engine=args.device or "sim", temperature=args.temperature)
+        return load_llm(args.model, engine=device_name(args.device, ENGINES), temperature=args.temperature)
     except (ModelLoadError, ValueError) as e:
         raise _error(str(e)) from None
 
@@ -40,7 +41,7 @@ def _agent(args: argparse.Namespace, llm: Any, backends: Any) -> Any:
     from zynpu.agent.trace import Tracer
 
     home = _home(args)
-    budgets = Budgets(max_steps=args.max_steps, max_tokens=args.max_tokens, wall_time=args.wall_time)
+    budgets = Budgets(max_steps=args.max_steps, max_tokens=args.max_tokens, wall_time=args.max_seconds)
     return Agent(
         llm, Store(home / "agent.db"), Tracer(home / "traces.jsonl"), backends, budgets, args.instructions
     )
@@ -122,10 +123,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from zynpu.radio import Radio
         from zynpu.radio.spidev import SpidevTransport
 
-        radio = Radio(SpidevTransport(args.radio, handshake=0, data_ready=1))
-        radio.wait_up()
+        try:
+            radio = Radio(SpidevTransport(args.radio, handshake=0, data_ready=1))
+            radio.wait_up()
+        except (OSError, ImportError) as e:
+            raise _error(
+                f"cannot open the ESP32's SPI link on {args.radio} ({e}); on a board check the wiring and "
+                "the spidev module, here use --radio sim"
+            ) from None
     try:
-        sock = radio.udp.open(args.port) if radio is not None else None
+        sock = radio.udp.open(args.udp_port) if radio is not None else None
         if sock is not None:
             print(
                 f"listening on UDP port {sock.port} of the ESP32 ({args.radio})",
@@ -141,7 +148,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             [Threshold("temp", args.temp_limit)] if args.temp_limit is not None else [],
             resume=args.resume,
         )
-        for r in loop.run(args.max_events, args.duration):
+        for r in loop.run(args.max_events, args.seconds):
             _print_result(r, args.json)
     finally:
         if radio is not None:
@@ -153,15 +160,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from zynpu.agent.evaluate import evaluate
 
     llm = _llm(args)
-    report = evaluate(llm, args.tasks, args.seed, progress=args.progress and not args.json)
-    report["device"] = args.device or "sim"
+    from zynpu.cli_options import format_value
+    from zynpu.device.select import ENGINES, device_name
+
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    report = evaluate(llm, args.tasks, args.seed, progress=progress)
+    report["device"] = device_name(args.device, ENGINES)
     if not args.per_task:
         report.pop("per_task")
     if args.json:
         print(json.dumps(report, indent=1))
     else:
         for k, v in report.items():
-            print(f"{k}: {v}")
+            print(f"{k}: {format_value(v)}")
     return 0
 
 
@@ -191,20 +202,25 @@ def _common(p: argparse.ArgumentParser, model: bool = True) -> None:
     )
     if not model:
         return
-    p.add_argument("--device", default=None, help="sim (default), ref, board, numpy (host int8) or float")
+    from zynpu.cli_options import add_engine_device, add_json, non_negative_float
+
+    add_engine_device(p)
     p.add_argument(
         "--model", default=None, help="model folder/file, or gemma3-270m (default: the shipped model)"
     )
-    p.add_argument("--temperature", type=float, default=0.0)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--temperature", type=non_negative_float, default=0.0, help="0 = greedy")
+    add_json(p)
 
 
 def _session_opts(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-steps", type=int, default=6)
-    p.add_argument("--max-tokens", type=int, default=1024)
-    p.add_argument("--wall-time", type=float, default=300.0)
+    from zynpu.cli_options import hidden_alias, positive_float, positive_int
+
+    p.add_argument("--max-steps", type=positive_int, default=6, help="budget: model steps per session")
+    p.add_argument("--max-tokens", type=positive_int, default=1024, help="budget: tokens per session")
+    p.add_argument("--max-seconds", type=positive_float, default=300.0, help="budget: seconds per session")
+    hidden_alias(p, "--wall-time", "max_seconds", type=positive_float)
     p.add_argument("--instructions", default="", help="session instructions (system text)")
-    p.add_argument("--sensors", choices=("sim", "hwmon"), default="sim")
+    p.add_argument("--sensors", choices=("sim", "hwmon"), default="sim", help="sim or the board's hwmon")
     p.add_argument("--temp", type=float, default=47.5, help="simulated temperature (C)")
     p.add_argument("--power", type=float, default=3.2, help="simulated power (W)")
     p.add_argument("--peer", default="127.0.0.1", help="the only host udp_send may reach")
@@ -226,29 +242,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve = sub.add_parser("serve", help="wake on radio datagrams/BLE writes, a timer or a sensor threshold")
     _common(serve)
     _session_opts(serve)
-    serve.add_argument("--radio", default="sim", help="sim (default), none, or a spidev path on the board")
-    serve.add_argument("--port", type=int, default=0, help="UDP port on the ESP32 (default: any)")
-    serve.add_argument("--timer", type=float, default=None, help="seconds between timer events")
+    from zynpu.cli_options import hidden_alias, port_number, positive_float, positive_int
+
     serve.add_argument(
-        "--temp-limit", type=float, default=None, help="wake when the temperature exceeds this"
+        "--radio", default="sim", help="sim (the simulated ESP32), none, or the board's spidev path"
     )
-    serve.add_argument("--max-events", type=int, default=1)
-    serve.add_argument("--duration", type=float, default=60.0, help="stop after this many seconds")
+    serve.add_argument("--udp-port", type=port_number, default=0, help="UDP port on the ESP32 (0: any)")
+    hidden_alias(serve, "--port", "udp_port", type=port_number)
+    serve.add_argument("--timer", type=positive_float, default=None, help="seconds between timer events")
+    serve.add_argument(
+        "--temp-limit", type=float, default=None, help="wake when the temperature (C) exceeds this"
+    )
+    serve.add_argument("--max-events", type=positive_int, default=1, help="stop after this many events")
+    serve.add_argument("--seconds", type=positive_float, default=60.0, help="stop after this many seconds")
+    hidden_alias(serve, "--duration", "seconds", type=positive_float)
     serve.add_argument("--resume", action="store_true", help="continue the session of the same origin")
     serve.set_defaults(func=cmd_serve)
 
     ev = sub.add_parser("eval", help="task_success and costs on the held-out task set")
     _common(ev)
-    ev.add_argument("--tasks", type=int, default=50)
-    ev.add_argument("--seed", type=int, default=1)
-    ev.add_argument("--progress", action="store_true")
+    from zynpu.cli_options import positive_int
+
+    ev.add_argument("--tasks", type=positive_int, default=50, help="held-out tasks to run")
+    ev.add_argument("--seed", type=int, default=1, help="which held-out task set")
+    ev.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a progress bar on stderr (default: when stderr is a terminal)",
+    )
     ev.add_argument("--per-task", action="store_true", help="include every task's outcome")
     ev.set_defaults(func=cmd_eval)
 
     tr = sub.add_parser("trace", help="print a session's spans as a timeline")
     tr.add_argument("session", help="session id, or `last`")
-    tr.add_argument("--json", action="store_true")
+    from zynpu.cli_options import add_json
+
+    add_json(tr, "the spans")
     _common(tr, model=False)
     tr.set_defaults(func=cmd_trace)
 
-    agent.set_defaults(func=lambda a: agent.print_help() or 1)

@@ -9,9 +9,12 @@ engine (sim/ref/board NPU or the host int8 engine), and NPU cycles come from the
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from tqdm import tqdm
 
 from zynpu.agent.hwtools import world_registry
 from zynpu.agent.llm import Llm
@@ -77,14 +80,16 @@ def evaluate(
     llm: Llm, n: int = 50, seed: int = EVAL_SEED, progress: bool = False, tracer: Tracer | None = None
 ) -> dict[str, Any]:
     outcomes = []
-    for task in task_set("eval", n, seed):
+    tasks = task_set("eval", n, seed)
+    bar = tqdm(tasks, desc="agent eval", unit="task", disable=not progress, file=sys.stderr)
+    for task in bar:  # elapsed time and an estimate of what is left, on stderr
         o = run_task(llm, task, tracer)
         outcomes.append(o)
         if progress:
-            print(
+            bar.write(
                 f"{o.id:>9} {o.intent:<9} {'ok ' if o.success else 'BAD'} {o.steps} steps "
                 f"{o.output_tokens} tok {o.seconds:.1f} s {o.first_error or ''}",
-                flush=True,
+                file=sys.stderr,
             )
     k = max(1, len(outcomes))
     secs = sum(o.seconds for o in outcomes)

@@ -17,25 +17,11 @@ import numpy as np
 from zynpu.agent.constrain import TokenConstraint, token_texts
 from zynpu.agent.grammar import Grammar
 from zynpu.agent.tools import ToolRegistry
+from zynpu.device.select import ENGINES
+from zynpu.model.engine import make_engine
 
 SHIPPED_MODEL = Path(__file__).parent / "model"
-ENGINE_NAMES = ("sim", "ref", "board", "numpy", "float")
-
-
-def make_engine(name: str) -> Any:
-    """`sim`/`ref`/`board`: the NPU driver on that device; `numpy`: the exact int8 host engine."""
-    if name in ("sim", "ref", "board"):
-        from zynpu.device import open_device
-        from zynpu.npu import Npu
-
-        return Npu(open_device(name))
-    if name == "numpy":
-        from zynpu.model.engine import NumpyEngine
-
-        return NumpyEngine()
-    if name == "float":
-        return None
-    raise ValueError(f"unknown engine {name!r} (choose from {', '.join(ENGINE_NAMES)})")
+ENGINE_NAMES = ENGINES  # every NPU device and host engine, from the one registry
 
 
 @dataclass

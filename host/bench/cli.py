@@ -11,9 +11,10 @@ from typing import Any
 
 
 def _tile(args: argparse.Namespace) -> dict[str, Any]:
+    from ..device.select import device_name
     from .tile import run
 
-    return run(args.device or "sim")
+    return run(device_name(args.device))
 
 
 def _device(args: argparse.Namespace) -> dict[str, Any]:
@@ -34,6 +35,13 @@ def _decode(args: argparse.Namespace) -> dict[str, Any]:
     return run(model=args.model, device_name=args.device, tokens=args.tokens, board=args.board)
 
 
+def _serve(args: argparse.Namespace) -> dict[str, Any]:
+    from ..device.select import ENGINES, device_name
+    from ..serve.bench import run
+
+    return run(model=args.model or "tiny", device=device_name(args.device, ENGINES))
+
+
 BENCHES: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = {
     "tile": ("decode stream efficiency and prefill MAC utilization, from RTL simulation", _tile),
     "device": ("simulator speed vs cocotb, and the Python driver's overhead", _device),
@@ -42,6 +50,7 @@ BENCHES: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] =
         "transformer decode on the NPU: tokens/s, cycles and bytes per token, roofline error",
         _decode,
     ),
+    "serve": ("zynpu serve at 1/2/4 clients: time to first token, tokens/s, queue rejections", _serve),
 }
 
 
@@ -49,10 +58,12 @@ def _emit(name: str, result: dict[str, Any], args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
+        from ..cli_options import format_value
+
         print(f"{name}:")
+        width = max(map(len, result), default=0)
         for key, value in result.items():
-            shown = f"{value:.4g}" if isinstance(value, float) else value
-            print(f"  {key:32s} {shown}")
+            print(f"  {key:{width}s}  {format_value(value)}")
     if args.out:
         path = Path(args.out)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,14 +88,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "tests; `make bench` runs them all and writes results/bench.json.",
     )
     bench.add_argument("bench", choices=[*BENCHES, "all"], help="what to measure")
-    bench.add_argument("--json", action="store_true", help="print one JSON object per benchmark")
+    from ..cli_options import add_device, add_json, positive_int
+    from ..device.select import ENGINES
+    from ..overlays.build_overlay import BOARDS
+
+    add_json(bench, "one JSON object per benchmark")
     bench.add_argument("--out", help="also merge the results into this JSON file")
-    bench.add_argument("--device", default=None, help="device for tile/decode: sim (default), ref or board")
+    add_device(bench, ENGINES, "runs the tile for tile/decode (serve: the model, host engines too)")
     bench.add_argument(
-        "--model", default=None, help="decode: model path or name (default: the tiny test model)"
+        "--model", default=None,
+        help="decode: model path or name (default: the tiny test model); serve: tiny or gemma3-270m"
     )
-    bench.add_argument("--tokens", type=int, default=8, help="decode: tokens to generate (default 8)")
-    bench.add_argument("--board", default="kv260", help="decode: board for the roofline prediction")
+    bench.add_argument("--tokens", type=positive_int, default=8, help="decode: tokens to generate")
+    bench.add_argument(
+        "--board", choices=BOARDS, default="kv260", help="decode: board for the roofline prediction"
+    )
     bench.add_argument("--no-cocotb", action="store_true", help="device: skip the cocotb comparison")
     bench.epilog = "\n".join(f"  {name:8s} {text}" for name, (text, _) in BENCHES.items())
     bench.formatter_class = argparse.RawDescriptionHelpFormatter

@@ -26,11 +26,10 @@ def run(
 ) -> dict[str, Any]:
     from ..model.load import load
 
-    device = (
-        open_device(device_name, quiet=True) if (device_name or "sim") == "sim" else open_device(device_name)
-    )
+    device = open_device(device_name)  # a cold sim build shows its progress on stderr
+    device_bytes = _count_allocations(device)
     npu = Npu(device)
-    transformer, tokenizer = load(model or DEFAULT_MODEL, engine=npu, progress=False)
+    transformer, tokenizer = load(model or DEFAULT_MODEL, engine=npu)  # load progress on stderr
     cache = transformer.new_cache(len(tokenizer.encode(PROMPT)) + tokens + 1)
     ids = tokenizer.encode(PROMPT)
     logits = transformer.forward(np.asarray(ids), cache)
@@ -65,5 +64,28 @@ def run(
         f"predicted_{board}_bound": prediction.bound,
         "predicted_npu_cycles_per_token": prediction.npu_cycles,
         "roofline_error": abs(prediction.npu_cycles - measured_cycles) / measured_cycles,
+        **_memory(device_bytes),
     }
     return result
+
+
+def _count_allocations(device: Any) -> list[int]:
+    """Count the bytes of every device buffer from here on (on a board: CMA, outside the process's heap)."""
+    total = [0]
+    allocate = device.allocate
+
+    def counting(shape: Any, dtype: Any = np.uint8) -> Any:
+        buffer = allocate(shape, dtype)
+        total[0] += buffer.nbytes
+        return buffer
+
+    device.allocate = counting
+    return total
+
+
+def _memory(device_bytes: list[int]) -> dict[str, float]:
+    """Peak RSS of this process and the device buffers; on sim/ref the buffers are inside the RSS."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    return {"peak_rss_mb": round(peak, 1), "device_buffer_mb": round(device_bytes[0] / 2**20, 1)}

@@ -20,7 +20,7 @@ from ..tile import reference
 
 
 def run(k: int = 1024, n: int = 1024, repeats: int = 3, cocotb: bool = True) -> dict[str, Any]:
-    device = open_device("sim", quiet=True)
+    device = open_device("sim")  # a cold build shows its progress on stderr
     npu = Npu(device)
     rng = np.random.default_rng(0)
     w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)

@@ -1,4 +1,4 @@
-"""`zynpu board deploy|run|hil`: the board over SSH, from a laptop or a CI runner."""
+"""`zynpu board deploy|run|hil|doctor`: the board over SSH, from a laptop or a CI runner."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-BOARDS = ("kv260", "zcu104", "ultra96v2")
+from ..overlays.build_overlay import BOARDS  # one list: the boards with an overlays/<board>/board.tcl
+
+__all__ = ["BOARDS", "register"]
 
 
 def register(subparsers: Any) -> None:
     board = subparsers.add_parser("board", help="deploy to a board over SSH, run commands and tests there")
-    commands = board.add_subparsers(dest="board_command", metavar="COMMAND", required=True)
+    commands = board.add_subparsers(dest="board_command", metavar="COMMAND")
 
     deploy = commands.add_parser("deploy", help="copy bitstream, hwh and the zynpu wheel; install it")
     _connection_args(deploy)
@@ -39,22 +41,59 @@ def register(subparsers: Any) -> None:
         "pytest_args", nargs=argparse.REMAINDER, help="-- PYTEST_ARGS (default: tests --target board)"
     )
     hil.set_defaults(func=_hil)
+    _register_doctor(commands)
+
+
+def _register_doctor(commands: Any) -> None:
+    doctor = commands.add_parser(
+        "doctor", help="check a board: image, Python, pynq, sudo, CMA, deployed bitstream, clocks"
+    )
+    _connection_args(doctor)
+    doctor.set_defaults(func=_doctor)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """Print one line per check with its fix; exit 1 when a check fails (warnings do not)."""
+    import json
+
+    from zynpu.hw.manifest import DEFAULT_MANIFEST_PATH
+
+    from .doctor import diagnose
+    from .remote import Remote
+
+    expected = json.loads(DEFAULT_MANIFEST_PATH.read_text())
+    with Remote(_target(args)) as remote:  # changes nothing on the board (not even the deploy folder)
+        _, where, _ = remote.run(f"cd -- {shlex.quote(args.remote_dir)} 2>/dev/null && pwd", stream=False)
+        remote_dir = where.strip() or args.remote_dir
+        checks = diagnose(remote, _env(args), _image(args), args.board, remote_dir, expected)
+    for check in checks:
+        print(check.line())
+    failed = [c.name for c in checks if not c.ok and not c.warning]
+    fix = f"; fix {', '.join(failed)}" if failed else ""
+    print(f"doctor: {len(checks) - len(failed)} of {len(checks)} fine{fix}")
+    return 1 if failed else 0
 
 
 def _connection_args(parser: argparse.ArgumentParser) -> None:
+    from ..cli_options import hidden_alias, port_number, positive_int
+    from .layout import DEFAULT_REMOTE_DIR
     from .remote import DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT
 
     parser.add_argument("--host", required=True, help="USER@BOARD (key-based SSH only)")
-    parser.add_argument("--port", type=int, default=22)
+    # dest stays `port` (code reads args.port); the flag says which port it is
+    parser.add_argument("--ssh-port", dest="port", type=port_number, default=22, help="the board's SSH port")
+    hidden_alias(parser, "--port", "port", type=port_number)
     parser.add_argument("--identity", help="private key file (default: SSH agent and ~/.ssh keys)")
     parser.add_argument("--known-hosts", help="check the host key strictly against this file")
-    parser.add_argument("--board", choices=BOARDS, default="kv260")
+    parser.add_argument("--board", choices=BOARDS, default="kv260", help="which board's bitstream")
     parser.add_argument(
-        "--remote-dir", default="zynpu", help="deploy folder on the board (relative: under home)"
+        "--remote-dir", default=DEFAULT_REMOTE_DIR, help="deploy folder on the board (relative: under home)"
     )
-    parser.add_argument("--connect-timeout", type=int, default=DEFAULT_CONNECT_TIMEOUT, help="seconds")
     parser.add_argument(
-        "--timeout", type=int, default=DEFAULT_COMMAND_TIMEOUT, help="seconds per remote command"
+        "--connect-timeout", type=positive_int, default=DEFAULT_CONNECT_TIMEOUT, help="seconds to connect"
+    )
+    parser.add_argument(
+        "--timeout", type=positive_int, default=DEFAULT_COMMAND_TIMEOUT, help="seconds per remote command"
     )
     parser.add_argument(
         "--profile", choices=("pynq", "plain"), default="pynq",
@@ -67,6 +106,23 @@ def _connection_args(parser: argparse.ArgumentParser) -> None:
         "--sudo", action=argparse.BooleanOptionalAction, default=None, help="run under sudo -n"
     )
     parser.add_argument("--python", help="the board's Python (default python3, after the prelude)")
+    _image_args(parser)
+
+
+def _image_args(parser: argparse.ArgumentParser) -> None:
+    from .image import IMAGES
+
+    parser.add_argument(
+        "--image", choices=sorted(IMAGES),
+        help="the board's PYNQ image (default: the board's; kv260 -> kria-pynq, login ubuntu)",
+    )  # fmt: skip
+    parser.add_argument("--image-root", default="", help="prefix of the image's paths (a twin of the image)")
+
+
+def _image(args: argparse.Namespace) -> Any:
+    from .image import BOARD_IMAGES, IMAGES
+
+    return IMAGES[args.image or BOARD_IMAGES[args.board]].under(args.image_root)
 
 
 def _deploy_args(parser: argparse.ArgumentParser) -> None:
@@ -75,13 +131,13 @@ def _deploy_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-bitstream", action="store_true", help="ship only the package (simulation use)")
     parser.add_argument(
         "--notebooks-dir",
-        default="jupyter_notebooks/zynpu",
-        help="where deploy puts the notebooks (relative: under home; PYNQ serves ~/jupyter_notebooks)",
+        default=None,
+        help="where deploy puts the notebooks (default: the image's Jupyter folder + /zynpu)",
     )
     parser.add_argument("--no-notebooks", action="store_true", help="do not copy the notebooks")
     parser.add_argument(
         "--install-into-env", action="store_true",
-        help="pip install into the board's Python environment instead of the deploy folder",
+        help="also pip install into the board's Python environment (always done with notebooks)",
     )  # fmt: skip
 
 
@@ -104,6 +160,8 @@ def _env(args: argparse.Namespace) -> Any:
     from .remote import PROFILES
 
     env = PROFILES[args.profile]
+    if args.profile == "pynq":
+        env = replace(env, prelude=_image(args).prelude)
     if args.prelude is not None:
         env = replace(env, prelude=args.prelude)
     if args.sudo is not None:
@@ -133,7 +191,7 @@ def _deploy(args: argparse.Namespace) -> int:
         deploy(
             remote, _env(args), remote_dir=args.remote_dir, bitstream_dir=_bitstream_dir(args),
             into_env=args.install_into_env, root=args.source or REPO_ROOT,
-            notebooks_dir=None if args.no_notebooks else args.notebooks_dir,
+            notebooks_dir=None if args.no_notebooks else args.notebooks_dir or _image(args).notebooks_dir,
         )  # fmt: skip
     return 0
 

@@ -9,6 +9,7 @@ the board's own Python touched); remote commands put it first on PYTHONPATH.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shlex
 import shutil
@@ -21,6 +22,8 @@ from pathlib import Path
 
 from zynpu.errors import UserError
 
+from .image import sudoers_line
+from .layout import OVERLAY_DIR, POINTER_NAME
 from .remote import Remote, RemoteEnv, sha256_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +32,9 @@ PACKAGE_PATHS = ("host", "hw", "overlays", "setup.py", "pyproject.toml", "README
 # A fixed timestamp (zip's epoch, 1980) for every wheel entry: identical sources give identical bytes.
 SOURCE_DATE_EPOCH = "315532800"
 WHEEL_BUILD_TIMEOUT = 300
-INSTALL_MARKER = "lib.sha256"
+INSTALL_MARKER = "lib.sha256"  # the wheel installed into lib/
+ENV_INSTALL_MARKER = "env.sha256"  # the wheel installed into the board's Python environment
+NOTEBOOKS_STAGE = "notebooks"  # deploy-folder copy of the notebooks, then copied where Jupyter serves
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,8 @@ def bitstream_items(folder: Path) -> list[Item]:
     from zynpu.overlays.bitstream import load_bitstream
 
     bitstream = load_bitstream(folder)
-    return [Item(p, f"overlay/{p.name}") for p in (bitstream.bit, bitstream.hwh, bitstream.manifest_path)]
+    files = (bitstream.bit, bitstream.hwh, bitstream.manifest_path)
+    return [Item(p, f"{OVERLAY_DIR}/{p.name}") for p in files]
 
 
 def test_items(root: Path = REPO_ROOT) -> list[Item]:
@@ -177,7 +183,7 @@ def install(remote: Remote, env: RemoteEnv, remote_dir: str, wheel: Item, into_e
     """Install the wheel unless the same wheel is installed already; returns whether it installed."""
     rd = shlex.quote(remote_dir)
     digest = sha256_file(wheel.local)
-    marker = f"{remote_dir}/{INSTALL_MARKER}"
+    marker = f"{remote_dir}/{ENV_INSTALL_MARKER if into_env else INSTALL_MARKER}"
     code, current, _ = remote.run(f"cat -- {shlex.quote(marker)} 2>/dev/null", stream=False)
     if code == 0 and current.strip() == digest:
         return False
@@ -193,10 +199,47 @@ def install(remote: Remote, env: RemoteEnv, remote_dir: str, wheel: Item, into_e
     code, _, stderr = remote.run(env.wrap(command), stream=False)
     if code != 0:
         hint = " (sudo -n needs passwordless sudo on the board)" if env.sudo and "sudo" in stderr else ""
-        raise UserError(
-            f"{remote.target}: installing {wheel.remote} failed ({code}){hint}: {stderr.strip()}"
-        )
+        raise UserError(f"{remote.target}: installing {wheel.remote} failed ({code}){hint}: {stderr.strip()}")
     return True
+
+
+def check_sudo(remote: Remote, env: RemoteEnv) -> None:
+    """Stop at once, naming the sudoers rule to add, when the profile needs sudo and sudo wants a password."""
+    if not env.sudo:
+        return
+    code, _, stderr = remote.run("sudo -n true", stream=False)
+    if code == 0:
+        return
+    user = remote.check("id -un").strip()
+    raise UserError(
+        f"{remote.target}: `sudo -n` fails for {user} ({stderr.strip() or f'exit {code}'}); PYNQ needs root. "
+        f"On the board run: echo '{sudoers_line(user)}' | sudo tee /etc/sudoers.d/zynpu "
+        "(a lab board only), or use --profile plain"
+    )
+
+
+def install_notebooks(
+    remote: Remote, env: RemoteEnv, remote_dir: str, notebooks_dir: str, root: Path, report: DeployReport
+) -> str:
+    """Sync the notebooks into the deploy folder, then copy them (under the profile's sudo) to Jupyter's.
+
+    Root's Jupyter serves a folder the login user cannot write; a pointer file beside the notebooks
+    names the deploy folder, so a notebook finds the overlay without any environment (zynpu.board.layout).
+    """
+    stage = f"{remote_dir}/{NOTEBOOKS_STAGE}"
+    with tempfile.TemporaryDirectory(prefix="zynpu-nb-") as tmp:
+        pointer = Path(tmp) / POINTER_NAME
+        pointer.write_text(json.dumps({"remote_dir": remote_dir}) + "\n")
+        items = [Item(i.local, f"{NOTEBOOKS_STAGE}/{i.remote}") for i in notebook_items(root)]
+        sync(remote, remote_dir, [*items, Item(pointer, f"{NOTEBOOKS_STAGE}/{POINTER_NAME}")], report)
+    dest = shlex.quote(notebooks_dir)
+    command = f"mkdir -p {dest} && cp -f {shlex.quote(stage)}/* {dest}/ && cd {dest} && pwd"
+    code, stdout, stderr = remote.run(env.wrap(command), stream=False)
+    if code != 0:
+        raise UserError(
+            f"{remote.target}: copying the notebooks to {notebooks_dir} failed ({code}): {stderr.strip()}"
+        )
+    return stdout.strip().splitlines()[-1]
 
 
 def deploy(
@@ -212,9 +255,11 @@ def deploy(
 ) -> DeployReport:
     """Ship wheel (+ overlay, + tests, + notebooks) to the board and install the package if it changed.
 
-    Notebooks go to `notebooks_dir` (PYNQ's convention: a folder per package under ~/jupyter_notebooks),
-    synced like everything else: an unchanged notebook is not copied again.
+    The package goes into the deploy folder's lib/ (what hil and `zynpu board run` use) and, with
+    `into_env` or when notebooks go to root's Jupyter (a sudo profile), into the board's Python
+    environment too (what that Jupyter's kernel imports). Notebooks go where the image's Jupyter serves them.
     """
+    check_sudo(remote, env)
     items: list[Item] = []
     if bitstream_dir is not None:
         items += bitstream_items(bitstream_dir)
@@ -227,10 +272,11 @@ def deploy(
         report = DeployReport(remote_dir=resolve_remote_dir(remote, remote_dir))
         print(f"deploying to {remote.target}:{report.remote_dir}")
         sync(remote, report.remote_dir, items, report)
-        report.installed = install(remote, env, report.remote_dir, wheel, into_env)
+        report.installed = install(remote, env, report.remote_dir, wheel, into_env=False)
+        if into_env or (notebooks_dir is not None and env.sudo):  # root's Jupyter imports from the env
+            report.installed |= install(remote, env, report.remote_dir, wheel, into_env=True)
         if notebooks_dir is not None:
-            folder = resolve_remote_dir(remote, notebooks_dir)
-            print(f"notebooks into {remote.target}:{folder}")
-            sync(remote, folder, notebook_items(root), report)
+            folder = install_notebooks(remote, env, report.remote_dir, notebooks_dir, root, report)
+            print(f"notebooks in {remote.target}:{folder}")
     print(report.summary())
     return report

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from zynpu.errors import UserError
 
+from . import layout
 from .junit import JUnitSummary, summarize
 from .remote import Remote, RemoteEnv
 
@@ -20,10 +21,10 @@ def remote_command(remote_dir: str, command: str, *, overlay: bool, board: str |
     rd = shlex.quote(remote_dir)
     exports = [
         f"export PYTHONPATH={rd}/lib${{PYTHONPATH:+:$PYTHONPATH}}",
-        f"export ZYNPU_REMOTE_DIR={rd}",
+        f"export {layout.ENV_REMOTE_DIR}={rd}",
     ]
     if overlay:
-        exports.append(f"export ZYNPU_BITSTREAM_DIR={rd}/overlay")
+        exports.append(f"export {layout.ENV_BITSTREAM_DIR}={shlex.quote(layout.overlay_dir(remote_dir))}")
     if board:
         exports.append(f"export ZYNPU_BOARD={shlex.quote(board)}")
     return "; ".join([*exports, f"cd {rd}", command])

@@ -5,7 +5,6 @@ The NPU driver (`zynpu.npu.Npu`) implements the same two methods; the model neve
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -101,28 +100,17 @@ class MeteredEngine:
         return old
 
 
-def _npu(device: str) -> Callable[[], MatmulEngine]:
-    def make() -> MatmulEngine:
+def make_engine(name: str) -> MatmulEngine | None:
+    """The engine for a registry name (`zynpu.device.select.ENGINES`): an NPU device or a host engine."""
+    from zynpu.device.select import ENGINES, NPU_DEVICES, UnknownDeviceError
+
+    if name in NPU_DEVICES:
         from zynpu.device import open_device
         from zynpu.npu import Npu
 
-        return Npu(open_device(device))
-
-    return make
-
-
-ENGINES: dict[str, Callable[[], MatmulEngine | None]] = {
-    "float": lambda: None,  # float32 reference: no quantization, no engine
-    "numpy": NumpyEngine,  # exact int8 on the host CPU
-    "sim": _npu("sim"),  # the NPU tile's RTL in Verilator
-    "ref": _npu("ref"),  # the tile's bit-exact numpy model behind the device interface
-    "board": _npu("board"),  # the tile on the board, through pynq
-}
-
-
-def make_engine(name: str) -> MatmulEngine | None:
-    """Engine factory used by the CLI; extend `ENGINES` (e.g. "sim", "board") to plug the NPU in."""
-    try:
-        return ENGINES[name]()
-    except KeyError:
-        raise ValueError(f"unknown engine {name!r} (known: {', '.join(ENGINES)})") from None
+        return Npu(open_device(name))
+    if name == "numpy":
+        return NumpyEngine()  # exact int8 on the host CPU
+    if name == "float":
+        return None  # float32 reference: no quantization, no engine
+    raise UnknownDeviceError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")

@@ -89,13 +89,17 @@ def load(
     With an engine (W8A8), the weights are first SmoothQuant-scaled (`smooth.smooth_for_w8a8`) unless
     `smoothing=False`; the float32 reference (engine=None) always runs the weights as stored.
     """
-    cfg, weights, tok = load_weights(resolve(str(ref)))
+    from zynpu.progress import stage
+
+    with stage(f"loading {ref}: reading the weights", enabled=progress):
+        cfg, weights, tok = load_weights(resolve(str(ref)))
     if overrides:
         cfg = cfg.replace(**overrides)
     if engine is not None and smoothing:
         from zynpu.model.smooth import smooth_for_w8a8
 
-        weights = smooth_for_w8a8(cfg, weights, tok)
+        with stage(f"loading {ref}: SmoothQuant calibration for int8 activations", enabled=progress):
+            weights = smooth_for_w8a8(cfg, weights, tok)
     return Transformer(cfg, weights, engine, progress=progress), tok
 
 

@@ -7,7 +7,7 @@ data-ready line says the ESP32 has something; otherwise it sleeps until a call w
 
 from __future__ import annotations
 
-import os
+import secrets
 import threading
 import time
 from collections import deque
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 from . import wire
 from .errors import LinkReset, RadioClosed, RadioError, RadioStatusError, RadioTimeout
-from .events import Event, decode_event
+from .events import Capabilities, Event, EventsLost, decode_capabilities, decode_event
 from .link import HostLink, Message
 from .transport import Transport
 
@@ -53,7 +53,7 @@ class Radio:
     """Driver of the ESP32 radio coprocessor over any `Transport` (spidev on the board, SimBus here)."""
 
     def __init__(self, transport: Transport, *, timeout: float = 2.0, max_events: int = 256,
-                 handshake_timeout: float = 0.2, epoch: int | None = None) -> None:
+                 handshake_timeout: float = 0.2, epoch: int | None = None, reset_peer: bool = False) -> None:
         from .services import Ble, System, Tcp, Udp, Wifi
 
         self.transport, self.timeout, self.max_events = transport, timeout, max_events
@@ -67,7 +67,14 @@ class Radio:
         self._closed = False
         self.handshake_timeouts = 0
         self.boots = 0
-        self.link = HostLink(epoch or (os.getpid() ^ time.monotonic_ns()) % 255 + 1,
+        self.capabilities: Capabilities | None = None  # from the ESP32's LINK.HELLO, once per session
+        self.events_lost = 0  # events the ESP32 reported lost (also delivered as EventsLost events)
+        # The clock the caller asked for; until the slave's HELLO says what it takes, a safe start clock.
+        self.requested_clock_hz = int(getattr(transport, "clock_hz", 0) or wire.HOST_DEFAULT_SPI_HZ)
+        self._set_clock(min(self.requested_clock_hz, wire.HOST_START_SPI_HZ))
+        if reset_peer and hasattr(transport, "reset_slave"):
+            transport.reset_slave()  # EN low, then high: a known state, as ESP-Hosted does at start
+        self.link = HostLink(epoch or secrets.randbits(32) or 1,
                              rx_room=lambda: self.max_events - len(self._events), on_message=self._on_message,
                              on_acked=self._on_acked, on_peer_restart=self._on_peer_restart,
                              size=transport.size)
@@ -99,9 +106,9 @@ class Radio:
         return self.link.up
 
     def wait_up(self, timeout: float | None = None) -> None:
-        """Block until both sides know each other's epoch; RadioTimeout otherwise."""
+        """Block until both sides know each other's nonce and the ESP32's capabilities have arrived."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        while not self.link.up:
+        while not self.link.up or self.capabilities is None:
             if time.monotonic() > deadline:
                 raise RadioTimeout("the ESP32 link did not come up (no handshake, or no valid frames)")
             self._wake.set()
@@ -155,6 +162,11 @@ class Radio:
         while (ev := self.next_event(timeout)) is not None:
             yield ev
 
+    def _set_clock(self, hz: int) -> None:
+        setter = getattr(self.transport, "set_clock_hz", None)
+        if setter is not None:
+            setter(hz)
+
     # --- link callbacks (called with the lock held) ---------------------------------------------------
     def _on_message(self, m: Message) -> None:
         if m.flags & wire.FLAG_RESP:
@@ -162,7 +174,16 @@ class Radio:
             if p is not None:
                 p._resolve(m.payload)
             return
+        if m.channel == wire.CH_LINK and m.type == wire.LINK_HELLO:
+            caps = decode_capabilities(m.payload)
+            if caps is not None:
+                self.capabilities = caps
+                # never clock faster than the slave says it takes
+                self._set_clock(min(self.requested_clock_hz, caps.max_spi_hz))
+            return
         ev = decode_event(m)
+        if isinstance(ev, EventsLost):
+            self.events_lost += ev.count
         if m.channel == wire.CH_LINK and m.type == wire.LINK_BOOT:
             self.boots += 1
         self._events.append(ev)
@@ -186,8 +207,7 @@ class Radio:
     def _pump(self) -> None:
         while not self._closed:
             with self._lock:
-                want = self.link.wants_transaction() or (
-                    self.transport.data_ready() and self.link.rx_window() > 0)
+                want = self.link.wants_transaction() or self.transport.data_ready()
                 was_up = self.link.up
             if not want:
                 self._wake.wait(0.002)

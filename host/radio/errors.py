@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zynpu.errors import UserError
+
 from . import wire
 
 STATUS_NAMES = {v: k[len("STATUS_"):] for k, v in vars(wire).items() if k.startswith("STATUS_")}
@@ -30,3 +32,11 @@ class RadioStatusError(RadioError):
         self.status = status
         self.name = STATUS_NAMES.get(status, f"status {status}")
         super().__init__(f"{what} failed on the ESP32: {self.name}")
+
+
+class RadioRequestTooLarge(RadioError, UserError, ValueError):
+    """A request exceeds a size limit of the wire format (wire.LIMIT_*); refused before it is sent."""
+
+
+class RadioProtocolError(RadioError):
+    """The ESP32 answered with a body that does not match the wire format (firmware mismatch or bug)."""

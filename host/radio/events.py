@@ -15,6 +15,48 @@ class Boot:
     boot_count: int
     reset_reason: int
     resumed: bool  # kept its receive state (software reset); sockets are gone either way
+    counter_volatile: bool = False  # NVS failed: boot_count is only the RTC copy (see docs/radio.md)
+
+
+@dataclass(frozen=True)
+class EventsLost:
+    """Events the ESP32 could not deliver: its queue overflowed (LOST_OVERFLOW), they were in flight
+    to a previous host session (LOST_HOST_RESTART) or queued when the chip reset (LOST_ESP_RESET)."""
+
+    count: int
+    reason: int
+
+
+@dataclass(frozen=True)
+class SocketError:
+    """A receive on a socket failed on the ESP32 (UDP: the socket stays open)."""
+
+    sock: int
+    errno: int
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """The ESP32's LINK.HELLO: what the slave supports; the host never clocks faster than max_spi_hz."""
+
+    version: int
+    transaction_size: int
+    max_payload: int
+    tx_slots: int
+    event_slots: int
+    max_spi_hz: int
+    features: int
+    boot_count: int
+    nonce: int
+
+
+_HELLO = struct.Struct("<BxHHBBIIII")
+
+
+def decode_capabilities(p: bytes) -> Capabilities | None:
+    if len(p) < _HELLO.size:
+        return None
+    return Capabilities(*_HELLO.unpack_from(p))
 
 
 @dataclass(frozen=True)
@@ -46,6 +88,7 @@ class TcpData:
 @dataclass(frozen=True)
 class TcpClosed:
     sock: int
+    reason: int = 0  # 0: closed by the peer; else the errno of the failed receive
 
 
 @dataclass(frozen=True)
@@ -65,7 +108,8 @@ class UnknownEvent:
     payload: bytes
 
 
-Event = Boot | Log | WifiState | UdpDatagram | TcpData | TcpClosed | BleWrite | BleConnection | UnknownEvent
+Event = (Boot | Log | WifiState | UdpDatagram | TcpData | TcpClosed | BleWrite | BleConnection | EventsLost
+         | SocketError | UnknownEvent)
 
 
 def decode_event(m: Message) -> Event:
@@ -73,8 +117,11 @@ def decode_event(m: Message) -> Event:
     p, key = m.payload, (m.channel, m.type)
     try:
         if key == (wire.CH_LINK, wire.LINK_BOOT):
-            count, reason, resumed = struct.unpack("<IBB", p)
-            return Boot(count, reason, bool(resumed))
+            count, reason, resumed, flags = struct.unpack("<IBBB", p)
+            return Boot(count, reason, bool(resumed), bool(flags & wire.BOOT_FLAG_COUNTER_VOLATILE))
+        if key == (wire.CH_LINK, wire.LINK_LOST):
+            count, reason = struct.unpack("<IB", p)
+            return EventsLost(count, reason)
         if key == (wire.CH_SYSTEM, wire.SYSTEM_LOG):
             return Log(p[0], p[1:].decode("utf-8", "replace"))
         if key == (wire.CH_WIFI, wire.WIFI_STATE):
@@ -85,7 +132,9 @@ def decode_event(m: Message) -> Event:
         if key == (wire.CH_SOCKET, wire.SOCKET_TCP_RECV):
             return TcpData(p[0], p[1:])
         if key == (wire.CH_SOCKET, wire.SOCKET_TCP_CLOSED):
-            return TcpClosed(p[0])
+            return TcpClosed(p[0], p[1] if len(p) > 1 else 0)
+        if key == (wire.CH_SOCKET, wire.SOCKET_RX_ERROR):
+            return SocketError(p[0], p[1])
         if key == (wire.CH_BLE, wire.BLE_WRITE):
             return BleWrite(p)
         if key == (wire.CH_BLE, wire.BLE_CONN):

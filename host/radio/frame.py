@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from . import wire
 
-# magic, version, channel, type, flags, epoch, peer_epoch, window, seq, ack, len, tag, crc
-_HEADER = struct.Struct("<BBBBBBBBHHHHI")
+# magic, version, channel, type, flags, window, credit, reserved, seq, ack, len, tag, epoch, peer_epoch, crc
+_HEADER = struct.Struct("<BBBBBBBBHHHHIII")
 assert _HEADER.size == wire.HEADER_SIZE
 
 
@@ -30,13 +30,14 @@ class Frame:
     channel: int = 0
     type: int = 0
     flags: int = 0
-    epoch: int = 0
+    epoch: int = 0  # 32-bit session nonce
     peer_epoch: int = 0
     window: int = 0
     seq: int = 0
     ack: int = 0
     tag: int = 0
     payload: bytes = b""
+    credit: int = 0  # event credit (host -> ESP32), a flow-control class separate from `window`
 
 
 def crc32(data: bytes) -> int:
@@ -50,8 +51,9 @@ def encode(frame: Frame, size: int = wire.TRANSACTION_SIZE) -> bytes:
     if n > min(wire.MAX_PAYLOAD, size - wire.HEADER_SIZE):
         raise ValueError(f"payload of {n} bytes exceeds the maximum of {wire.MAX_PAYLOAD}")
     head = _HEADER.pack(
-        wire.MAGIC, wire.VERSION, frame.channel, frame.type, frame.flags, frame.epoch, frame.peer_epoch,
-        frame.window, frame.seq & 0xFFFF, frame.ack & 0xFFFF, n, frame.tag & 0xFFFF, 0,
+        wire.MAGIC, wire.VERSION, frame.channel, frame.type, frame.flags, frame.window, frame.credit, 0,
+        frame.seq & 0xFFFF, frame.ack & 0xFFFF, n, frame.tag & 0xFFFF, frame.epoch & 0xFFFFFFFF,
+        frame.peer_epoch & 0xFFFFFFFF, 0,
     )[: wire.OFF_CRC]
     crc = zlib.crc32(frame.payload, zlib.crc32(head)) & 0xFFFFFFFF
     body = head + struct.pack("<I", crc) + frame.payload
@@ -62,7 +64,7 @@ def decode(buf: bytes) -> Frame:
     """Parse a received transaction; raises FrameError on anything that is not an intact frame."""
     if len(buf) < wire.HEADER_SIZE:
         raise FrameError(wire.DECODE_SHORT, f"{len(buf)} bytes is shorter than a header")
-    (magic, version, channel, mtype, flags, epoch, peer_epoch, window, seq, ack, n, tag, crc) = (
+    (magic, version, channel, mtype, flags, window, credit, _, seq, ack, n, tag, epoch, peer_epoch, crc) = (
         _HEADER.unpack_from(buf)
     )
     if magic != wire.MAGIC:
@@ -75,4 +77,4 @@ def decode(buf: bytes) -> Frame:
     mv = memoryview(buf)
     if zlib.crc32(payload, zlib.crc32(mv[: wire.OFF_CRC])) & 0xFFFFFFFF != crc:
         raise FrameError(wire.DECODE_CRC, "CRC mismatch")
-    return Frame(channel, mtype, flags, epoch, peer_epoch, window, seq, ack, tag, payload)
+    return Frame(channel, mtype, flags, epoch, peer_epoch, window, seq, ack, tag, payload, credit)

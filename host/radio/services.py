@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import wire
-from .errors import RadioError, RadioTimeout
+from .errors import RadioError, RadioProtocolError, RadioRequestTooLarge, RadioTimeout
 
 if TYPE_CHECKING:
     from .driver import Pending, Radio
@@ -27,9 +27,23 @@ class _Service:
         self.radio = radio
 
 
+def _check_size(what: str, n: int, limit: int) -> None:
+    """Refuse up front what the wire format cannot carry whole (limits: wire_format.json)."""
+    if n > limit:
+        raise RadioRequestTooLarge(f"{what} of {n} bytes exceeds the link's limit of {limit}; split it")
+
+
+def _unpack(fmt: str, body: bytes, offset: int, what: str) -> tuple:
+    try:
+        return struct.unpack_from(fmt, body, offset)
+    except struct.error as e:
+        raise RadioProtocolError(f"{what}: malformed response from the ESP32 ({e})") from e
+
+
 class System(_Service):
     def ping(self, data: bytes = b"", timeout: float | None = None) -> float:
         """Round trip through the ESP32; returns seconds. Raises if the echo differs."""
+        _check_size("ping data", len(data), wire.LIMIT_PING_DATA)
         t0 = time.perf_counter()
         echo = self.radio.request(wire.CH_SYSTEM, wire.SYSTEM_PING, data, timeout=timeout, what="ping")
         if echo != data:
@@ -37,6 +51,7 @@ class System(_Service):
         return time.perf_counter() - t0
 
     def ping_async(self, data: bytes = b"") -> Pending:
+        _check_size("ping data", len(data), wire.LIMIT_PING_DATA)
         return self.radio.submit(wire.CH_SYSTEM, wire.SYSTEM_PING, data, what="ping")
 
     def version(self, timeout: float | None = None) -> str:
@@ -71,21 +86,14 @@ class WifiStatus:
 class Wifi(_Service):
     def scan(self, timeout: float = 10.0) -> list[AccessPoint]:
         body = self.radio.request(wire.CH_WIFI, wire.WIFI_SCAN, timeout=timeout, what="wifi scan")
-        aps, k = [], 1
-        for _ in range(body[0]):
-            rssi, channel, auth = struct.unpack_from("<bBB", body, k)
-            bssid = ":".join(f"{b:02x}" for b in body[k + 3 : k + 9])
-            n = body[k + 9]
-            ssid = body[k + 10 : k + 10 + n].decode(errors="replace")
-            aps.append(AccessPoint(ssid, bssid, rssi, channel, auth))
-            k += 10 + n
-        return aps
+        return parse_scan(body)
 
     def connect(self, ssid: str, password: str = "", *, timeout: float = 15.0) -> WifiStatus:
         """Connect and wait until connected; RadioError if the association fails, RadioTimeout if slow."""
         s, p = ssid.encode(), password.encode()
-        if not 1 <= len(s) <= 32 or len(p) > 64:
-            raise ValueError("SSID must be 1..32 bytes and the password at most 64")
+        if not 1 <= len(s) <= wire.LIMIT_SSID or len(p) > wire.LIMIT_PSK:
+            raise RadioRequestTooLarge(f"SSID must be 1..{wire.LIMIT_SSID} bytes and the password at most "
+                                       f"{wire.LIMIT_PSK}")
         deadline = time.monotonic() + timeout
         self.radio.request(wire.CH_WIFI, wire.WIFI_CONNECT, bytes([len(s)]) + s + bytes([len(p)]) + p,
                            timeout=timeout, what="wifi connect")
@@ -103,7 +111,24 @@ class Wifi(_Service):
 
     def status(self, timeout: float | None = None) -> WifiStatus:
         b = self.radio.request(wire.CH_WIFI, wire.WIFI_STATUS, timeout=timeout, what="wifi status")
-        return WifiStatus(b[0], struct.unpack("b", b[1:2])[0], socket.inet_ntoa(b[2:6]))
+        state, rssi = _unpack("<Bb", b, 0, "wifi status")
+        _unpack("4s", b, 2, "wifi status")
+        return WifiStatus(state, rssi, socket.inet_ntoa(b[2:6]))
+
+
+def parse_scan(body: bytes) -> list[AccessPoint]:
+    """Decode a WIFI.SCAN body (count u8, then records); RadioProtocolError if it is malformed."""
+    aps, k = [], 1
+    (count,) = _unpack("<B", body, 0, "wifi scan")
+    for _ in range(count):
+        rssi, channel, auth, bssid, n = _unpack("<bBB6sB", body, k, "wifi scan")
+        if k + 10 + n > len(body):
+            raise RadioProtocolError(f"wifi scan: malformed response from the ESP32 (SSID of {n} bytes "
+                                     f"runs past the body)")
+        ssid = body[k + 10 : k + 10 + n].decode(errors="replace")
+        aps.append(AccessPoint(ssid, ":".join(f"{b:02x}" for b in bssid), rssi, channel, auth))
+        k += 10 + n
+    return aps
 
 
 @dataclass(frozen=True)
@@ -121,7 +146,7 @@ class UdpSocket:
 
 
 class Udp(_Service):
-    MAX_DATAGRAM = wire.MAX_PAYLOAD - 7
+    MAX_DATAGRAM = wire.LIMIT_UDP_DATA
 
     def __init__(self, radio: Radio) -> None:
         super().__init__(radio)
@@ -131,11 +156,11 @@ class Udp(_Service):
         """Bind a UDP socket on the ESP32; incoming datagrams arrive as UdpDatagram events."""
         b = self.radio.request(wire.CH_SOCKET, wire.SOCKET_UDP_OPEN, struct.pack("<H", port), timeout=timeout,
                                what="udp open")
-        return UdpSocket(self.radio, b[0], struct.unpack_from("<H", b, 1)[0])
+        sock, bound = _unpack("<BH", b, 0, "udp open")
+        return UdpSocket(self.radio, sock, bound)
 
     def _encode_send(self, data: bytes, addr: tuple[str, int], sock: UdpSocket | None) -> bytes:
-        if len(data) > self.MAX_DATAGRAM:
-            raise ValueError(f"datagram of {len(data)} bytes exceeds {self.MAX_DATAGRAM}")
+        _check_size("datagram", len(data), self.MAX_DATAGRAM)
         if sock is None:
             if self._default is None or self._default[0] != self.radio.boots:
                 self._default = (self.radio.boots, self.open())  # sockets die with an ESP32 reboot
@@ -158,9 +183,10 @@ class TcpSocket:
     sock: int
 
     def send(self, data: bytes, timeout: float | None = None) -> int:
+        _check_size("tcp send", len(data), wire.LIMIT_TCP_DATA)
         b = self.radio.request(wire.CH_SOCKET, wire.SOCKET_TCP_SEND, bytes([self.sock]) + bytes(data),
                                timeout=timeout, what="tcp send")
-        return struct.unpack("<H", b[:2])[0]
+        return int(_unpack("<H", b, 0, "tcp send")[0])
 
     def close(self, timeout: float | None = None) -> None:
         self.radio.request(wire.CH_SOCKET, wire.SOCKET_CLOSE, bytes([self.sock]), timeout=timeout,
@@ -173,19 +199,18 @@ class Tcp(_Service):
         payload = _ip(addr[0]) + struct.pack("<HH", addr[1], min(int(timeout * 1000), 0xFFFF))
         b = self.radio.request(wire.CH_SOCKET, wire.SOCKET_TCP_CONNECT, payload, timeout=timeout + 1,
                                what=f"tcp connect to {addr[0]}:{addr[1]}")
-        return TcpSocket(self.radio, b[0])
+        return TcpSocket(self.radio, int(_unpack("<B", b, 0, "tcp connect")[0]))
 
 
 class Ble(_Service):
     def advertise(self, name: str = "zynpu", enable: bool = True, timeout: float | None = None) -> None:
         n = name.encode()
-        if len(n) > 29:
-            raise ValueError("BLE name must be at most 29 bytes")
+        _check_size("BLE name (it must fit the 31-byte advertising packet)", len(n), wire.LIMIT_BLE_NAME)
         self.radio.request(wire.CH_BLE, wire.BLE_ADVERTISE, bytes([int(enable)]) + n, timeout=timeout,
                            what="ble advertise")
 
     def notify(self, data: bytes, timeout: float | None = None) -> None:
-        """Notify subscribers of the GATT characteristic with `data`."""
-        if len(data) > 244:
-            raise ValueError("BLE notifications are limited to 244 bytes")
+        """Notify subscribers of the GATT characteristic with `data`. The ESP32 answers TOO_LARGE if
+        `data` exceeds the connection's ATT MTU - 3 (244 bytes at the common MTU of 247)."""
+        _check_size("BLE notification", len(data), wire.LIMIT_BLE_NOTIFY)
         self.radio.request(wire.CH_BLE, wire.BLE_NOTIFY, bytes(data), timeout=timeout, what="ble notify")

@@ -22,3 +22,7 @@ class Transport(Protocol):
         """Clock one full-duplex transaction of `size` bytes."""
 
     def close(self) -> None: ...
+
+# Optional, used when present: `clock_hz` (the clock asked for), `set_clock_hz(hz)` (the driver starts at
+# wire.HOST_START_SPI_HZ and then never exceeds the slave's LINK.HELLO max_spi_hz) and `reset_slave()`
+# (pulse the ESP32's EN line; Radio(reset_peer=True) does it before the link starts).

@@ -1,31 +1,39 @@
 """Generated from firmware_esp32/protocol/wire_format.json by zynpu.radio.wiregen; do not edit."""
 
-VERSION = 1
+VERSION = 2
 MAGIC = 229
 TRANSACTION_SIZE = 1600
-HEADER_SIZE = 20
-MAX_PAYLOAD = 1580
+HEADER_SIZE = 28
+MAX_PAYLOAD = 1572
 OFF_MAGIC = 0
 OFF_VERSION = 1
 OFF_CHANNEL = 2
 OFF_TYPE = 3
 OFF_FLAGS = 4
-OFF_EPOCH = 5
-OFF_PEER_EPOCH = 6
-OFF_WINDOW = 7
+OFF_WINDOW = 5
+OFF_CREDIT = 6
+OFF_RESERVED = 7
 OFF_SEQ = 8
 OFF_ACK = 10
 OFF_LEN = 12
 OFF_TAG = 14
-OFF_CRC = 16
+OFF_EPOCH = 16
+OFF_PEER_EPOCH = 20
+OFF_CRC = 24
 FLAG_DATA = 1
 FLAG_NAK = 2
 FLAG_RESUME = 4
 FLAG_RESP = 8
 FLAG_EVENT = 16
+FLAG_SYNC = 32
+FLAG_SYNACK = 64
 TX_WINDOW = 8
 RTO_TRANSACTIONS = 6
 ESP_TX_SLOTS = 16
+ESP_EVENT_SLOTS = 8
+ESP_MAX_SPI_HZ = 10000000
+HOST_DEFAULT_SPI_HZ = 10000000
+HOST_START_SPI_HZ = 1000000
 DECODE_OK = 0
 DECODE_SHORT = 1
 DECODE_MAGIC = 2
@@ -40,9 +48,12 @@ STATUS_BUSY = 4
 STATUS_NO_SOCKET = 5
 STATUS_NOT_CONNECTED = 6
 STATUS_TIMEOUT = 7
+STATUS_TOO_LARGE = 8
 CH_LINK = 0
 LINK_NOP = 0
 LINK_BOOT = 1
+LINK_HELLO = 2
+LINK_LOST = 3
 CH_SYSTEM = 1
 SYSTEM_PING = 1
 SYSTEM_VERSION = 2
@@ -63,6 +74,7 @@ SOCKET_TCP_SEND = 5
 SOCKET_TCP_RECV = 6
 SOCKET_CLOSE = 7
 SOCKET_TCP_CLOSED = 8
+SOCKET_RX_ERROR = 9
 CH_BLE = 4
 BLE_ADVERTISE = 1
 BLE_NOTIFY = 2
@@ -72,6 +84,24 @@ WIFI_STATE_IDLE = 0
 WIFI_STATE_CONNECTING = 1
 WIFI_STATE_CONNECTED = 2
 WIFI_STATE_DISCONNECTED = 3
+FEATURE_WIFI = 1
+FEATURE_UDP = 2
+FEATURE_TCP = 4
+FEATURE_BLE = 8
+FEATURE_RESUME = 16
+LOST_OVERFLOW = 1
+LOST_HOST_RESTART = 2
+LOST_ESP_RESET = 3
+BOOT_FLAG_COUNTER_VOLATILE = 1
+LIMIT_PING_DATA = 1571
+LIMIT_UDP_DATA = 1565
+LIMIT_TCP_DATA = 1571
+LIMIT_LOG_TEXT = 200
+LIMIT_SSID = 32
+LIMIT_PSK = 64
+LIMIT_BLE_NAME = 26
+LIMIT_BLE_NOTIFY = 512
+LIMIT_SCAN_APS = 20
 
 HEADER_FIELDS: tuple[tuple[str, int, str], ...] = (
     ('magic', 0, 'u8'),
@@ -79,12 +109,14 @@ HEADER_FIELDS: tuple[tuple[str, int, str], ...] = (
     ('channel', 2, 'u8'),
     ('type', 3, 'u8'),
     ('flags', 4, 'u8'),
-    ('epoch', 5, 'u8'),
-    ('peer_epoch', 6, 'u8'),
-    ('window', 7, 'u8'),
+    ('window', 5, 'u8'),
+    ('credit', 6, 'u8'),
+    ('reserved', 7, 'u8'),
     ('seq', 8, 'u16'),
     ('ack', 10, 'u16'),
     ('len', 12, 'u16'),
     ('tag', 14, 'u16'),
-    ('crc', 16, 'u32'),
+    ('epoch', 16, 'u32'),
+    ('peer_epoch', 20, 'u32'),
+    ('crc', 24, 'u32'),
 )

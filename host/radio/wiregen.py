@@ -40,6 +40,13 @@ def _constants(spec: dict) -> list[tuple[str, int]]:
         out.append((f"CH_{cname}", ch["value"]))
         out += [(f"{cname}_{t}", v) for t, v in ch["types"].items()]
     out += [(f"WIFI_STATE_{k}", v) for k, v in spec["wifi_states"].items()]
+    out += [(f"FEATURE_{k}", v) for k, v in spec["features"].items()]
+    out += [(f"LOST_{k}", v) for k, v in spec["lost_reasons"].items()]
+    out += [(f"BOOT_FLAG_{k}", v) for k, v in spec["boot_flags"].items()]
+    for name, limit in spec["limits"].items():
+        # every size limit is derived here, once: "payload_minus" is relative to max_payload
+        value = spec["max_payload"] - limit["payload_minus"] if "payload_minus" in limit else limit["value"]
+        out.append((f"LIMIT_{name}", value))
     return out
 
 

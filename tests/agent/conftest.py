@@ -15,12 +15,14 @@ from zynpu.agent.llm import SHIPPED_MODEL, Llm, load_llm
 
 @pytest.fixture(scope="session")
 def tiny() -> Llm:
+    pytest.importorskip("tokenizers", reason="the agent's model needs the model extra (pip install .[model])")
     return load_llm(SHIPPED_MODEL, engine="numpy")
 
 
 @pytest.fixture(scope="session")
 def random_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped config and tokenizer with random weights (a model that has learned nothing)."""
+    pytest.importorskip("tokenizers", reason="the agent's model needs the model extra (pip install .[model])")
     from safetensors.numpy import load_file, save_file
 
     out = tmp_path_factory.mktemp("random-agent-model")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("tokenizers", reason="needs the model extra (pip install .[model])")
+
 from zynpu.agent import cli, demo
 
 

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+pytest.importorskip("tokenizers", reason="needs the model extra (pip install .[model])")
+
 from zynpu.bench import decode
 from zynpu.cli import main
 from zynpu.roofline import board_spec, decode_jobs, model_config, predict

@@ -114,7 +114,7 @@ def test_deploy_installs_the_notebooks_once(sshd: Any, source: Path) -> None:
             remote, PROFILES["plain"], remote_dir=str(sshd.home / "deploy-nb"), bitstream_dir=None,
             root=source, notebooks_dir=str(notebooks),
         )  # fmt: skip
-    assert again.copied == [] and all(name in again.skipped for name in shipped)
+    assert again.copied == [] and all(f"notebooks/{name}" in again.skipped for name in shipped)
 
 
 def test_deploy_refuses_a_stale_bitstream(sshd: Any, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+pytest.importorskip("amaranth", reason="the measurements run the RTL on the sim device (pip install .[sim])")
 from zynpu.bench import device as bench_device
 from zynpu.cli import main as zynpu_main
 from zynpu.tile import reference

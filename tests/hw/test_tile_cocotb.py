@@ -9,6 +9,8 @@ random cases; the sweeps run many more random jobs, seeds and a second tile conf
 from __future__ import annotations
 
 import pytest
+
+pytest.importorskip("amaranth", reason="generates the RTL with Amaranth (pip install .[sim])")
 import tile_sim
 
 from zynpu.hw import spec

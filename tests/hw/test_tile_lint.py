@@ -11,6 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+pytest.importorskip("amaranth", reason="generates the RTL with Amaranth (pip install .[sim])")
 import tile_sim
 
 from zynpu.hw import manifest as hw_manifest

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("gguf", reason="model tests need the model extra (pip install .[model]); not on a board")
 from zynpu.model import testmodels
 
 

@@ -83,8 +83,20 @@ def test_user_errors_are_command_errors(tmp_path) -> None:
     for args, msg in [
         (["--model", str(tmp_path / "nope.gguf")], "no such model"),
         (["--model", "tiny-mamba"], "unknown test model"),
-        (["--model", "tiny-qwen2", "--max-tokens", "0"], "max-tokens"),
     ]:
         a = p.parse_args(["generate", "--prompt", "x", *args])
         with pytest.raises(UserError, match=msg):
             a.func(a)
+    with pytest.raises(SystemExit):  # a count below 1 is refused while parsing, naming the flag
+        p.parse_args(["generate", "--prompt", "x", "--model", "tiny-qwen2", "--tokens", "0"])
+
+
+def test_json_output(tiny_paths, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    g, _ = tiny_paths("llama")
+    argv = ["generate", "--model", str(g), "--prompt", "The keeper", "--tokens", "3", "--device", "numpy"]
+    a = _parser().parse_args([*argv, "--json"])
+    assert a.func(a) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["tokens"] == len(report["token_ids"]) <= 3 and report["device"] == "numpy"

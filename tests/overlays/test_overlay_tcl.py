@@ -20,12 +20,20 @@ OVERLAYS = Path(flow.__file__).parent
 HW = json.loads((flow.REPO_ROOT / "hw" / "manifest.json").read_text())
 TCLSH = shutil.which("tclsh")
 
+# The IP each Vivado release offers that the design uses: 2022.1 has the concat as xlconcat; 2025.2
+# has ilconcat (inline HDL) instead.
+CATALOGUES = {
+    "2022.1": "xilinx.com:ip:zynq_ultra_ps_e:3.4 xilinx.com:ip:axi_dma:7.1 xilinx.com:ip:smartconnect:1.0 "
+    "xilinx.com:ip:proc_sys_reset:5.0 xilinx.com:ip:xlconcat:2.1 xilinx.com:ip:axi_intc:4.1",
+    "2025.2": "xilinx.com:ip:zynq_ultra_ps_e:3.5 xilinx.com:ip:axi_dma:7.1 xilinx.com:ip:smartconnect:1.0 "
+    "xilinx.com:ip:proc_sys_reset:5.0 xilinx.com:inline_hdl:ilconcat:1.0 xilinx.com:ip:axi_intc:4.1",
+}
+CONCAT = {"2022.1": "xilinx.com:ip:xlconcat:2.1", "2025.2": "xilinx.com:inline_hdl:ilconcat:1.0"}
+
 # Vivado stand-ins: each records one tab-separated line; get_* return the object's path.
 STUBS = r"""
 set ::calls {}
 proc rec {args} { lappend ::calls [join $args "\t"] }
-set ::catalogue {xilinx.com:ip:zynq_ultra_ps_e:3.4 xilinx.com:ip:axi_dma:7.1 xilinx.com:ip:smartconnect:1.0
-                 xilinx.com:ip:proc_sys_reset:5.0 xilinx.com:inline_hdl:ilconcat:1.0}
 proc get_ipdefs {args} {
     set pattern [lindex $args end]
     set hits {}
@@ -61,8 +69,10 @@ def run_design(tmp_path: Path, board: str) -> list[list[str]]:
         tmp_path / "zynpu_params.tcl", HW, {"board_file": OVERLAYS / board / "board.tcl"}
     )
     script = tmp_path / "run.tcl"
+    catalogue = CATALOGUES[flow.read_board(board)["vivado"]]
     script.write_text(
         STUBS
+        + f"set ::catalogue {{{catalogue}}}\n"
         + f"source {{{params}}}\nsource $zynpu(board_file)\nsource {{{OVERLAYS / 'zynpu_bd.tcl'}}}\n"
         + "zynpu_create_design\nforeach c $::calls { puts $c }\n"
     )
@@ -125,7 +135,9 @@ def test_block_design_matches_the_manifest(tmp_path: Path, board: str) -> None:
     cells = {c[3]: (c[1], c[2]) for c in calls if c[0] == "cell"}
     assert cells["tile"] == ("module", HW["name"])
     assert cells["dma"] == ("ip", "xilinx.com:ip:axi_dma:7.1")
-    assert cells["irq_concat"] == ("ip", "xilinx.com:inline_hdl:ilconcat:1.0")  # found without a pinned VLNV
+    vivado = flow.read_board(board)["vivado"]
+    assert cells["irq_concat"] == ("ip", CONCAT[vivado])  # found in that release's catalogue, unpinned
+    assert cells["intc"] == ("ip", "xilinx.com:ip:axi_intc:4.1")
 
     dma = props(calls, "dma")
     assert (dma["CONFIG.c_include_sg"], dma["CONFIG.c_sg_length_width"]) == ("0", "26")
@@ -140,6 +152,11 @@ def test_block_design_matches_the_manifest(tmp_path: Path, board: str) -> None:
     board_values = flow.read_board(board)
     hp = int(board_values["hp_port"])
     ps = props(calls, "ps")
+    ps_props = [c[2] for c in calls if c[0] == "prop" and c[1] == "ps"]
+    assert ps["CONFIG.PSU__OVERRIDE__BASIC_CLOCK"] == "0"
+    assert ps_props.index("CONFIG.PSU__OVERRIDE__BASIC_CLOCK") < ps_props.index(
+        "CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ"
+    ), "the basic-clock override must be cleared before the PL clock is set"
     assert ps[f"CONFIG.PSU__USE__S_AXI_GP{hp + 2}"] == "1"
     assert ps[f"CONFIG.PSU__SAXIGP{hp + 2}__DATA_WIDTH"] == bits
     assert ps["CONFIG.PSU__USE__IRQ0"] == "1"
@@ -163,7 +180,11 @@ def test_block_design_matches_the_manifest(tmp_path: Path, board: str) -> None:
     reset = next(n for n in nets if n[0] == "reset/peripheral_aresetn")
     assert f"tile/{ports['reset']}" in reset and "dma/axi_resetn" in reset
     assert [f"tile/{ports['interrupt']}", "irq_concat/In2"] in nets
-    assert ["irq_concat/dout", "ps/pl_ps_irq0"] in nets
+    # Interrupts reach the PS through an AXI interrupt controller (pynq only sees those).
+    assert ["irq_concat/dout", "intc/intr"] in nets and ["intc/irq", "ps/pl_ps_irq0"] in nets
+    assert not any(n[-1] == "ps/pl_ps_irq0" and n[0] != "intc/irq" for n in nets)
+    assert ("ctrl_interconnect/M02_AXI", "intc/s_axi") in intf
+    assert "intc/s_axi_aclk" in clock and "intc/s_axi_aresetn" in reset
     assert props(calls, "irq_concat")["CONFIG.NUM_PORTS"] == "3"
     assert props(calls, f"tile/{ports['clock']}")["CONFIG.ASSOCIATED_BUSIF"] == "s_axis:m_axis:s_axi"
 
@@ -179,6 +200,8 @@ def test_block_design_matches_the_manifest(tmp_path: Path, board: str) -> None:
 
     addr = next(c for c in calls if c[0] == "addr" and len(c) > 1)
     assert addr[addr.index("-range") + 1] == flow.size_text(2 ** HW["axi_lite"]["addr_bits"])
+    windows = {"HPM0_FPD": 0xA000_0000, "HPM1_FPD": 0xB000_0000, "HPM0_LPD": 0x8000_0000}  # UG1085
+    assert int(addr[addr.index("-offset") + 1], 16) == windows[board_values["hpm_port"]]
     assert addr[-1] == f"tile/{ports['axi_lite']['prefix']}/reg0"
 
 
@@ -214,3 +237,46 @@ def test_flow_without_vivado_stops_with_a_message(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Vivado is not on PATH: kv260 needs Vivado 2022.1" in result.stderr
     assert not (tmp_path / "o" / "kv260" / "zynpu.bit").exists()
+
+
+def test_build_tcl_registers_the_board_store_and_takes_the_handoff_hwh(tmp_path: Path) -> None:
+    """The whole batch flow with every Vivado command recorded (Tcl's `unknown`) and a few answered."""
+    project, out, impl = tmp_path / "project", tmp_path / "out", tmp_path / "impl"
+    handoff = project / "zynpu.gen" / "sources_1" / "bd" / "zynpu" / "hw_handoff"
+    handoff.mkdir(parents=True)
+    (handoff / "zynpu.hwh").write_text("<hwh from hw_handoff/>")
+    impl.mkdir()
+    (impl / "zynpu_wrapper.bit").write_bytes(b"bit")
+    params = flow.write_params(
+        tmp_path / "p.tcl", HW,
+        {"board_file": OVERLAYS / "kv260" / "board.tcl", "allow_version_mismatch": 0, "project_dir": project,
+         "out_dir": out, "report_dir": tmp_path / "reports", "verilog": tmp_path / "tile.v", "jobs": 2},
+    )  # fmt: skip
+    answers = r"""
+proc unknown {args} { rec {*}$args; return "" }
+proc version {args} { return 2022.1 }
+proc get_board_parts {args} { rec get_board_parts {*}$args; return part }
+proc get_property {name args} {
+    rec get_property $name {*}$args
+    switch -- $name {
+        LOCAL_ROOT_DIR { return /xhub/store }
+        PROGRESS { return 100% }
+        DIRECTORY { return $::impl }
+    }
+    return 250
+}
+"""
+    script = tmp_path / "run.tcl"
+    script.write_text(
+        STUBS + f"set ::catalogue {{{CATALOGUES['2022.1']}}}\nset ::impl {{{impl}}}\n" + answers
+        + f"set argv [list {{{params}}}]\nsource {{{OVERLAYS / 'build.tcl'}}}\n"
+        + "foreach c $::calls { puts $c }\n"
+    )  # fmt: skip
+    result = subprocess.run([TCLSH, str(script)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    calls = [line.split("\t") for line in result.stdout.splitlines()]
+    order = [c[0] for c in calls]
+    assert ["set_param", "board.repoPaths", "/xhub/store"] in calls
+    assert order.index("set_param") < order.index("get_board_parts")
+    assert (out / "zynpu.hwh").read_text() == "<hwh from hw_handoff/>"
+    assert (out / "zynpu.bit").read_bytes() == b"bit"

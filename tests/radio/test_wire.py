@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+
+pytest.importorskip("hypothesis", reason="property tests need hypothesis (pip install .[dev])")
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

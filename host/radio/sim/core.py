@@ -20,6 +20,7 @@ TCP_SEND = C.CFUNCTYPE(C.c_int, C.c_void_p, C.c_int, P8, C.c_size_t)
 SOCK_CLOSE = C.CFUNCTYPE(C.c_int, C.c_void_p, C.c_int)
 BLE_ADVERTISE = C.CFUNCTYPE(C.c_int, C.c_void_p, C.c_int, C.c_char_p)
 BLE_NOTIFY = C.CFUNCTYPE(C.c_int, C.c_void_p, P8, C.c_size_t)
+BLE_MTU = C.CFUNCTYPE(C.c_int, C.c_void_p)
 
 
 class Platform(C.Structure):
@@ -28,6 +29,7 @@ class Platform(C.Structure):
     _fields_ = (
         ("ctx", C.c_void_p),
         ("version", C.c_char_p),
+        ("max_spi_hz", C.c_uint32),
         ("now_ms", NOW_MS),
         ("request_reset", VOID_FN),
         ("wifi_scan_start", INT_FN),
@@ -41,6 +43,7 @@ class Platform(C.Structure):
         ("sock_close", SOCK_CLOSE),
         ("ble_advertise", BLE_ADVERTISE),
         ("ble_notify", BLE_NOTIFY),
+        ("ble_mtu", BLE_MTU),
     )
 
 
@@ -48,13 +51,22 @@ class Persist(C.Structure):
     """Mirror of zl_persist: the part of the chip's memory that survives a software reset."""
 
     _fields_ = (("magic", C.c_uint32), ("check", C.c_uint32), ("delivered", C.c_uint32),
-                ("rx_next", C.c_uint16), ("peer_epoch", C.c_uint8), ("pad", C.c_uint8))
+                ("peer_epoch", C.c_uint32), ("boot_count", C.c_uint32), ("rx_next", C.c_uint16),
+                ("events_pending", C.c_uint16))
+
+
+class BootInfo(C.Structure):
+    """Mirror of zl_boot_info: what the glue knows at boot."""
+
+    _fields_ = (("boot_count", C.c_uint32), ("nonce", C.c_uint32), ("reset_reason", C.c_uint8),
+                ("boot_flags", C.c_uint8))
 
 
 class Stats(C.Structure):
     _fields_ = tuple((name, C.c_uint32) for name in (
         "transactions", "rx_frames", "rx_errors", "rx_delivered", "rx_out_of_order", "rx_no_room",
-        "tx_frames", "tx_retransmits", "tx_dropped_on_reset", "events_dropped", "naks_sent"))
+        "tx_frames", "tx_retransmits", "tx_dropped_on_reset", "events_dropped", "naks_sent",
+        "host_restarts", "events_lost_reported", "stale_frames"))
 
 
 class Ap(C.Structure):
@@ -72,8 +84,9 @@ def lib() -> C.CDLL:
         so = C.CDLL(str(library_path()))
         sig = {
             "zl_link_sizeof": (C.c_size_t, ()),
-            "zl_link_init": (None, (C.c_void_p, C.POINTER(Platform), C.POINTER(Persist), C.c_uint32,
-                                     C.c_uint8)),
+            "zl_link_init": (None, (C.c_void_p, C.POINTER(Platform), C.POINTER(Persist),
+                                     C.POINTER(BootInfo))),
+            "zl_boot_count_next": (C.c_uint32, (C.POINTER(Persist), C.c_int, C.c_uint32, P8)),
             "zl_link_prepare": (None, (C.c_void_p, C.c_char_p, C.c_size_t)),
             "zl_link_receive": (None, (C.c_void_p, C.c_char_p, C.c_size_t)),
             "zl_link_data_ready": (C.c_int, (C.c_void_p,)),
@@ -82,7 +95,9 @@ def lib() -> C.CDLL:
             "zl_on_udp_recv": (C.c_int, (C.c_void_p, C.c_int, C.c_char_p, C.c_uint16, C.c_char_p,
                                        C.c_size_t)),
             "zl_on_tcp_recv": (C.c_int, (C.c_void_p, C.c_int, C.c_char_p, C.c_size_t)),
-            "zl_on_tcp_closed": (C.c_int, (C.c_void_p, C.c_int)),
+            "zl_on_tcp_closed": (C.c_int, (C.c_void_p, C.c_int, C.c_uint8)),
+            "zl_on_tcp_connect_done": (C.c_int, (C.c_void_p, C.c_int, C.c_uint8)),
+            "zl_on_rx_error": (C.c_int, (C.c_void_p, C.c_int, C.c_uint8)),
             "zl_on_wifi_state": (C.c_int, (C.c_void_p, C.c_uint8, C.c_uint8, C.c_char_p)),
             "zl_on_wifi_scan_done": (C.c_int, (C.c_void_p, C.POINTER(Ap), C.c_size_t)),
             "zl_on_ble_write": (C.c_int, (C.c_void_p, C.c_char_p, C.c_size_t)),

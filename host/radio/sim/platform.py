@@ -9,6 +9,7 @@ must call back into the core is deferred to `SimEsp32` via `defer`.
 from __future__ import annotations
 
 import ctypes as C
+import select
 import socket
 import time
 from collections.abc import Callable
@@ -37,13 +38,15 @@ class BleStandIn:
     advertising: bool = False
     name: str = ""
     notifications: list[bytes] = field(default_factory=list)
+    mtu: int = 247  # ATT MTU a phone typically negotiates (LE data length 251); 0: no phone connected
 
 
 class SimPlatform:
     """Implements zl_platform for the simulator; one instance per simulated chip (survives resets)."""
 
     def __init__(self, defer: Callable[[Callable[[], None]], None], link_call: Callable[..., int],
-                 aps: list[FakeAp], version: str, request_reset: Callable[[], None]) -> None:
+                 aps: list[FakeAp], version: str, request_reset: Callable[[], None],
+                 max_spi_hz: int = wire.ESP_MAX_SPI_HZ) -> None:
         self.defer = defer
         self.link_call = link_call
         self.aps = aps
@@ -55,8 +58,9 @@ class SimPlatform:
         self._next_sock = 1
         self._request_reset = request_reset
         self.pending_scan = False
+        self.connecting: dict[int, tuple[socket.socket, float]] = {}  # sid -> (socket, deadline)
         self.c = core.Platform(
-            None, version.encode(),
+            None, version.encode(), max_spi_hz,
             core.NOW_MS(lambda _c: int(time.monotonic() * 1000) & 0xFFFFFFFF),
             core.VOID_FN(lambda _c: self._request_reset()),
             core.INT_FN(self._scan_start),
@@ -70,6 +74,7 @@ class SimPlatform:
             core.SOCK_CLOSE(self._sock_close),
             core.BLE_ADVERTISE(self._ble_advertise),
             core.BLE_NOTIFY(self._ble_notify),
+            core.BLE_MTU(lambda _c: self.ble.mtu),
         )
 
     # --- resets -------------------------------------------------------------------------------------
@@ -79,6 +84,7 @@ class SimPlatform:
             s.close()
         self.sockets.clear()
         self.tcp.clear()
+        self.connecting.clear()
         self.wifi_state, self.wifi_ap = wire.WIFI_STATE_IDLE, None
         self.ble.advertising = False
         self.pending_scan = False
@@ -168,20 +174,39 @@ class SimPlatform:
         return wire.STATUS_OK
 
     def _tcp_connect(self, _ctx: int, ip, port: int, timeout_ms: int) -> int:
+        """A non-blocking connect, as the firmware does: the id now, the outcome from poll_connects."""
         addr = self._loopback(ip)
         if addr is None:
             return -wire.STATUS_ERROR
-        try:
-            s = socket.create_connection((addr, port), timeout=min(timeout_ms, 2000) / 1000)
-        except TimeoutError:
-            return -wire.STATUS_TIMEOUT
-        except OSError:
-            return -wire.STATUS_ERROR
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setblocking(False)
         sid = self._new_id(s)
-        if sid > 0:
-            self.tcp.add(sid)
+        if sid < 0:
+            return sid
+        self.tcp.add(sid)
+        s.connect_ex((addr, port))
+        self.connecting[sid] = (s, time.monotonic() + timeout_ms / 1000)
         return sid
+
+    def poll_connects(self) -> None:
+        """Complete connects that finished or timed out (the caller holds the chip lock)."""
+        if not self.connecting:
+            return
+        socks = {sid: s for sid, (s, _) in self.connecting.items()}
+        _, writable, _ = select.select([], list(socks.values()), [], 0)
+        now = time.monotonic()
+        for sid, (s, deadline) in list(self.connecting.items()):
+            if s in writable:
+                err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                status = wire.STATUS_OK if err == 0 else wire.STATUS_ERROR
+            elif now >= deadline:
+                status = wire.STATUS_TIMEOUT
+            else:
+                continue
+            del self.connecting[sid]
+            if status != wire.STATUS_OK:
+                self._sock_close(0, sid)
+            self.link_call("zl_on_tcp_connect_done", sid, status)
 
     def _tcp_send(self, _ctx: int, sid: int, data, n: int) -> int:
         s = self.sockets.get(sid)
@@ -197,6 +222,7 @@ class SimPlatform:
     def _sock_close(self, _ctx: int, sid: int) -> int:
         s = self.sockets.pop(sid, None)
         self.tcp.discard(sid)
+        self.connecting.pop(sid, None)
         if s is None:
             return wire.STATUS_NO_SOCKET
         s.close()

@@ -8,8 +8,9 @@
 #include "zl_wire.h"
 
 typedef struct {
-    uint8_t channel, type, flags, epoch, peer_epoch, window;
+    uint8_t channel, type, flags, window, credit;
     uint16_t seq, ack, len, tag;
+    uint32_t epoch, peer_epoch; /* session nonces (wire_format.json) */
     const uint8_t *payload; /* points into the decoded buffer, or at the bytes to encode */
 } zl_frame;
 

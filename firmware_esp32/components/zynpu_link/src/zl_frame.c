@@ -1,4 +1,4 @@
-/* Frame codec: little-endian header, CRC-32 over header bytes 0..15 and the payload. */
+/* Frame codec: little-endian header, CRC-32 over the header bytes before the CRC and the payload. */
 #include "zl_frame.h"
 
 #include <string.h>
@@ -29,6 +29,8 @@ uint32_t zl_crc32(uint32_t crc, const uint8_t *data, size_t n)
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
+static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) | ((uint32_t)get16(p + 2) << 16); }
 
 int zl_frame_encode(const zl_frame *f, uint8_t *buf, size_t size)
 {
@@ -39,9 +41,11 @@ int zl_frame_encode(const zl_frame *f, uint8_t *buf, size_t size)
     buf[ZL_OFF_CHANNEL] = f->channel;
     buf[ZL_OFF_TYPE] = f->type;
     buf[ZL_OFF_FLAGS] = f->flags;
-    buf[ZL_OFF_EPOCH] = f->epoch;
-    buf[ZL_OFF_PEER_EPOCH] = f->peer_epoch;
     buf[ZL_OFF_WINDOW] = f->window;
+    buf[ZL_OFF_CREDIT] = f->credit;
+    buf[ZL_OFF_RESERVED] = 0;
+    put32(buf + ZL_OFF_EPOCH, f->epoch);
+    put32(buf + ZL_OFF_PEER_EPOCH, f->peer_epoch);
     put16(buf + ZL_OFF_SEQ, f->seq);
     put16(buf + ZL_OFF_ACK, f->ack);
     put16(buf + ZL_OFF_LEN, f->len);
@@ -49,8 +53,7 @@ int zl_frame_encode(const zl_frame *f, uint8_t *buf, size_t size)
     if (f->len)
         memmove(buf + ZL_HEADER_SIZE, f->payload, f->len);
     uint32_t crc = zl_crc32(zl_crc32(0, buf, ZL_OFF_CRC), buf + ZL_HEADER_SIZE, f->len);
-    put16(buf + ZL_OFF_CRC, (uint16_t)crc);
-    put16(buf + ZL_OFF_CRC + 2, (uint16_t)(crc >> 16));
+    put32(buf + ZL_OFF_CRC, crc);
     memset(buf + ZL_HEADER_SIZE + f->len, 0, size - ZL_HEADER_SIZE - f->len);
     return 0;
 }
@@ -66,15 +69,16 @@ int zl_frame_decode(const uint8_t *buf, size_t size, zl_frame *f)
     uint16_t len = get16(buf + ZL_OFF_LEN);
     if (len > ZL_MAX_PAYLOAD || (size_t)len > size - ZL_HEADER_SIZE)
         return ZL_DECODE_LENGTH;
-    uint32_t want = (uint32_t)get16(buf + ZL_OFF_CRC) | ((uint32_t)get16(buf + ZL_OFF_CRC + 2) << 16);
+    uint32_t want = get32(buf + ZL_OFF_CRC);
     if (zl_crc32(zl_crc32(0, buf, ZL_OFF_CRC), buf + ZL_HEADER_SIZE, len) != want)
         return ZL_DECODE_CRC;
     f->channel = buf[ZL_OFF_CHANNEL];
     f->type = buf[ZL_OFF_TYPE];
     f->flags = buf[ZL_OFF_FLAGS];
-    f->epoch = buf[ZL_OFF_EPOCH];
-    f->peer_epoch = buf[ZL_OFF_PEER_EPOCH];
     f->window = buf[ZL_OFF_WINDOW];
+    f->credit = buf[ZL_OFF_CREDIT];
+    f->epoch = get32(buf + ZL_OFF_EPOCH);
+    f->peer_epoch = get32(buf + ZL_OFF_PEER_EPOCH);
     f->seq = get16(buf + ZL_OFF_SEQ);
     f->ack = get16(buf + ZL_OFF_ACK);
     f->len = len;

@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)zl_frame_decode(data, size, &f);
     if (size < 1)
         return 0;
-    zl_link_init(&link, &plat, &persist, data[0], 0);
+    zl_boot_info boot = {.boot_count = data[0], .nonce = data[0] * 2654435761u};
+    zl_link_init(&link, &plat, &persist, &boot);
     /* Chunks: first byte of each chunk selects raw bytes (even) or a well-formed frame (odd). */
     size_t i = 1;
     while (i + 4 <= size) {
@@ -40,10 +41,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memcpy(buf, data + i, n < sizeof buf ? n : sizeof buf);
         } else {
             zl_frame g = {.channel = data[i] % 6, .type = data[i + 1] % 10, .flags = data[i + 2],
-                          .epoch = data[i + 3], .peer_epoch = link.epoch, .window = data[i + 4],
+                          .epoch = data[i + 3], .peer_epoch = link.epoch, .window = data[i + 4], .credit = data[i + 4],
                           .seq = (uint16_t)(data[i + 5] | data[i + 6] << 8),
                           .ack = (uint16_t)(data[i + 7] | data[i + 8] << 8),
-                          .tag = data[i + 9], .len = (uint16_t)(n - 10), .payload = data + i + 10};
+                          .tag = data[i + 9], .len = (uint16_t)(n - 10 > ZL_MAX_PAYLOAD ? ZL_MAX_PAYLOAD : n - 10),
+                          .payload = data + i + 10};
             if (g.epoch == 0)
                 g.epoch = link.peer_epoch;
             zl_frame_encode(&g, buf, sizeof buf);
@@ -54,6 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             zl_ap ap = {.rssi = -40, .channel = 6, .ssid = "fuzz"};
             zl_on_wifi_scan_done(&link, &ap, 1);
             zl_on_udp_recv(&link, 1, (const uint8_t *)"\x7f\0\0\1", 9, data + i, n > 1500 ? 1500 : n);
+            zl_on_tcp_connect_done(&link, data[i - 2] % 4, data[i - 1] % 3);
+            zl_log_event(&link, 3, "fuzz");
         }
         i += n;
     }
