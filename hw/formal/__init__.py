@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..export import yosys_command
 
-DEFAULT_DEPTH = 12
+DEFAULT_DEPTH = 8  # v0.3 pipeline: depth 12 (2.5 M SAT variables) exhausts memory on a 2-core dev box
 MUTATION_DEPTH = 8
 DEFAULT_WORKDIR = Path("build") / "formal"
 
