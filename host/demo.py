@@ -78,7 +78,7 @@ def matmul_part(story: Story, device_name: str, m: int, k: int, n: int, seed: in
     rng = np.random.default_rng(seed)
     x = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
     w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
-    y = npu.matmul(x, npu.load_weights(w))
+    y = npu.matmul(x, npu.pack_weights(w))
     stats = npu.last
     peak = npu.rows * npu.lanes
     utilization = m * k * n / (peak * stats.cycles)
@@ -133,8 +133,8 @@ class TwoEngines:
         self.engines = {"host": host, "npu": npu}
         self.active = "host"
 
-    def load_weights(self, w: np.ndarray) -> dict[str, Any]:
-        return {name: engine.load_weights(w) for name, engine in self.engines.items()}
+    def pack_weights(self, w: np.ndarray) -> dict[str, Any]:
+        return {name: engine.pack_weights(w) for name, engine in self.engines.items()}
 
     def matmul(self, x: np.ndarray, weights: dict[str, Any]) -> np.ndarray:
         return self.engines[self.active].matmul(x, weights[self.active])
@@ -151,7 +151,7 @@ def gemma_part(story: Story, device_name: str, tokens: int, check_tokens: int, p
     from .estimate import sim_seconds_per_token
     from .model.engine import NumpyEngine
     from .model.generate import generate, stream_text
-    from .model.load import load_weights, resolve
+    from .model.load import read_checkpoint, resolve
     from .model.smooth import smooth_for_w8a8
     from .model.transformer import Transformer
     from .npu import Npu
@@ -168,7 +168,7 @@ def gemma_part(story: Story, device_name: str, tokens: int, check_tokens: int, p
         return
     tty = sys.stderr.isatty()
     with stage(story, "reading the GGUF and dequantizing"):
-        cfg, weights, tok = load_weights(resolve(GEMMA))
+        cfg, weights, tok = read_checkpoint(resolve(GEMMA))
     with stage(story, "SmoothQuant calibration for int8 activations"):
         weights = smooth_for_w8a8(cfg, weights, tok)
     npu = Npu(open_device(device_name))

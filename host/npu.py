@@ -1,13 +1,17 @@
-"""The NPU driver: int8 matmuls on the tile through any device (sim, ref, board).
+"""The NPU driver: int8 matmuls on the tile through any device (sim, ref, board), over P weight ports.
 
-Weights are packed into a device buffer once (`load_weights`), with room in front of them for the
-job header and activations, so a call writes only `1 + M*ceil(K/L)` beats and launches one DMA
-transfer each way over the whole packet. M is tiled over the tile's rows on the host; K beyond the
-tile's `max_k` is split into parts whose int32 results are summed (wrapping, as the tile's adders do).
+Weights are packed into device buffers once (`pack_weights`), with room in front of them for the job
+header and activations, so a call writes only `1 + M*ceil(K/L)` beats per port and launches one DMA
+transfer each way over the whole packet. `plan` is the one tiling of a logical matmul into tile jobs
+(the roofline counts the same jobs): M is tiled over the tile's rows, K beyond `max_k` is split into
+parts whose int32 results are summed (wrapping, as the tile's adders do), and N is split over the
+device's weight ports (whole lane blocks each), every port with its own DMA and tile. A wave of jobs,
+one per port, is launched on every port before any is waited on.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +21,9 @@ from .tile import packing
 from .tile.manifest import TileManifest
 
 MASK32 = 0xFFFFFFFF
+# Host costs are measured in this process's CPU time, not wall time: the development machine is shared,
+# and CPU seconds do not count the time other processes held the core.
+_cpu = time.process_time
 
 
 class HardwareMismatch(RuntimeError):
@@ -35,47 +42,125 @@ class NpuTimeout(RuntimeError):
     """A DMA transfer missed its deadline; the message carries STATUS and the counters."""
 
 
+# Tiling ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TileJob:
+    """One hardware job of a logical matmul: rows m0.., K slice k0.., columns n0.. on weight port `port`."""
+
+    port: int
+    m0: int
+    k0: int
+    n0: int
+    shape: packing.JobShape
+
+
+def port_columns(n: int, lanes: int, ports: int) -> list[tuple[int, int]]:
+    """N split over `ports` into contiguous column ranges of whole lane blocks, as even as blocks allow.
+
+    Fewer ranges than ports when N has fewer blocks than there are ports (idle ports cost nothing).
+    """
+    blocks = -(-n // lanes)
+    used = max(1, min(ports, blocks))
+    base, extra = divmod(blocks, used)
+    ranges, b0 = [], 0
+    for p in range(used):
+        b1 = b0 + base + (1 if p < extra else 0)
+        ranges.append((b0 * lanes, min(n, b1 * lanes)))
+        b0 = b1
+    return ranges
+
+
+def plan(manifest: TileManifest, m: int, k: int, n: int, ports: int = 1) -> list[list[TileJob]]:
+    """The tile jobs of Y (M, N) = X (M, K) @ W.T, in waves: one job per used port, launched together.
+
+    Waves run one after another (for each K part, for each block of `rows` token rows); within a wave
+    the ports stream concurrently, so a wave costs its slowest port's cycles.
+    """
+    columns = port_columns(n, manifest.lanes, ports)
+    waves = []
+    for k0 in range(0, k, manifest.max_k):
+        kp = min(manifest.max_k, k - k0)
+        for m0 in range(0, m, manifest.rows):
+            mp = min(manifest.rows, m - m0)
+            waves.append(
+                [
+                    TileJob(p, m0, k0, n0, packing.JobShape(mp, kp, n1 - n0, manifest.lanes))
+                    for p, (n0, n1) in enumerate(columns)
+                ]
+            )
+    return waves
+
+
+# Packed weights -------------------------------------------------------------------------------------
 @dataclass
 class WeightPart:
-    """One K-slice of a weight matrix, packed behind room for a header and `rows` activation rows."""
+    """One K-slice of one port's columns, packed behind room for a header and `rows` activation rows."""
 
+    port: int
     k0: int
     k: int
+    n0: int
+    n: int
     buffer: Buffer
     prefix_bytes: int  # bytes reserved in front of the weights
     output: Buffer
-    weights: str = "int8"  # weight format (packing.WEIGHT_FORMATS)
 
 
 @dataclass
 class PackedWeights:
-    """A weight matrix W (N, K) resident in device memory in the tile's layout."""
+    """A weight matrix W (N, K) resident in device memory in the tile's layout, split over the ports."""
 
     n: int
     k: int
     parts: list[WeightPart] = field(default_factory=list)
+    _index: dict[tuple[int, int], WeightPart] = field(default_factory=dict, repr=False, init=False)
 
     @property
     def nbytes(self) -> int:
-        """Weight bytes streamed per job (padding included)."""
+        """Weight bytes streamed per job (padding included), all ports together."""
         return sum(p.buffer.nbytes - p.prefix_bytes for p in self.parts)
+
+    def part(self, port: int, k0: int) -> WeightPart:
+        if len(self._index) != len(self.parts):
+            self._index = {(p.port, p.k0): p for p in self.parts}
+        return self._index[port, k0]
 
 
 @dataclass
 class JobStats:
-    """Counter increments and traffic of the last `matmul` call (all its tile jobs)."""
+    """Counter increments, traffic and host timing of the last `matmul` call (all its tile jobs).
+
+    cycles, active, starved, stalled: summed over every port's tile. wave_cycles: the critical path,
+    each wave's slowest port (equal to cycles on one port): what the job costs in time.
+    cpu_s: CPU time in `matmul`; device_cpu_s: CPU time inside the device's DMA transfers, waits and register
+    reads (on sim: the simulator running; on ref: the numpy model; on a board: the hardware streaming
+    and the MMIO reads); cpu_s - device_cpu_s is the driver's own work (packing, launching, unpacking).
+    """
 
     jobs: int = 0
+    waves: int = 0
     cycles: int = 0
+    wave_cycles: int = 0
     active: int = 0
     starved: int = 0
     stalled: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
+    register_reads: int = 0
+    cpu_s: float = 0.0
+    device_cpu_s: float = 0.0
+
+    @property
+    def driver_s(self) -> float:
+        return max(0.0, self.cpu_s - self.device_cpu_s)
 
 
 class Npu:
-    """Drive the tile on `device`; refuses hardware that does not match `manifest`."""
+    """Drive the tile(s) on `device`; refuses hardware that does not match `manifest`.
+
+    A device with a `ports` attribute (`zynpu.device.multiport`) offers one DMA and tile per weight
+    port; any other device is one port.
+    """
 
     def __init__(
         self,
@@ -86,6 +171,7 @@ class Npu:
         collect_stats: bool = True,
     ) -> None:
         self.device = device
+        self.ports: tuple[Device, ...] = tuple(getattr(device, "ports", (device,)))
         self.manifest = manifest or device.manifest
         self.timeout = timeout
         self.collect_stats = collect_stats
@@ -94,30 +180,31 @@ class Npu:
         self.identity = self.identify()
         self._reg = {name: self.manifest.offset(name) for name in ("STATUS", "CONTROL")}
         self._counter_offsets = {name: self.manifest.offset(name) for name in self.manifest.counters}
+        # Per-call work the driver would otherwise redo on every token: the plan of a shape and the
+        # header beat of a job (both pure functions of the shape).
+        self._plans: dict[tuple[int, int, int], list[list[TileJob]]] = {}
+        self._headers: dict[packing.JobShape, np.ndarray] = {}
 
     # Identity -----------------------------------------------------------------------------------
     def identify(self) -> dict[str, int]:
-        """Read the identity registers and compare them with the manifest, naming any difference."""
+        """Read every port's identity registers and compare them with the manifest, naming any difference."""
         man = self.manifest
-        expected = {
-            "ID": man.id_magic,
-            "VERSION": man.version_word,
-            "CONFIG": man.config_word,
-            "MAX_K": man.max_k,
-            "CONFIG_HASH": man.config_hash32,
-        }
-        found = {name: self.device.read(man.offset(name)) for name in expected}
-        wrong = [
-            f"{name} reads 0x{found[name]:08X}, the manifest expects 0x{value:08X}"
-            for name, value in expected.items()
-            if found[name] != value
-        ]
-        if wrong:
-            raise HardwareMismatch(
-                f"the {self.device.name} device is not the tile this host was built for: "
-                + "; ".join(wrong)
-                + ". Load the matching bitstream, or rebuild it from this tree (make overlay)."
-            )
+        expected = man.identity
+        found: dict[str, int] = {}
+        for index, port in enumerate(self.ports):
+            found = {name: port.read(man.offset(name)) for name in expected}
+            wrong = [
+                f"{name} reads 0x{found[name]:08X}, the manifest expects 0x{value:08X}"
+                for name, value in expected.items()
+                if found[name] != value
+            ]
+            if wrong:
+                where = f" (weight port {index})" if len(self.ports) > 1 else ""
+                raise HardwareMismatch(
+                    f"the {self.device.name} device{where} is not the tile this host was built for: "
+                    + "; ".join(wrong)
+                    + ". Load the matching bitstream, or rebuild it from this tree (make overlay)."
+                )
         return found
 
     @property
@@ -129,41 +216,33 @@ class Npu:
         return self.manifest.lanes
 
     # Weights ------------------------------------------------------------------------------------
-    def load_weights(self, w: np.ndarray, scales: np.ndarray | None = None) -> PackedWeights:
-        """Pack W int8 (N, K) into device memory once; every later matmul streams it from there.
-
-        With `scales` (uint8, (N, ceil(K/group)), group = the manifest's int4 group) W holds int4 values
-        (-8..7) and streams as int4: matmul then returns sum_g scales[:, g] * (X @ W.T over group g).
-        """
+    def pack_weights(self, w: np.ndarray) -> PackedWeights:
+        """Pack W int8 (N, K) into device memory once, split over the ports; every matmul streams it."""
         if not isinstance(w, np.ndarray) or w.dtype != np.int8 or w.ndim != 2:
             raise TypeError(f"weights must be a 2-D int8 array, not {_describe(w)}")
         n, k = w.shape
         packing.check_shape(self.manifest, 1, min(k, self.manifest.max_k), n)
-        group = self.manifest.int4_group
-        if scales is not None:
-            packing.check_int4(w, scales, group)
         packed = PackedWeights(n, k)
-        for k0 in range(0, k, self.manifest.max_k):  # max_k is a multiple of the int4 group
-            k1 = min(k, k0 + self.manifest.max_k)
-            part_scales = None if scales is None else scales[:, k0 // group : -(-k1 // group)]
-            packed.parts.append(self._load_part(np.ascontiguousarray(w[:, k0:k1]), k0, part_scales))
+        for wave in plan(self.manifest, 1, k, n, len(self.ports)):
+            for job in wave:
+                cols = np.ascontiguousarray(w[job.n0 : job.n0 + job.shape.n, job.k0 : job.k0 + job.shape.k])
+                packed.parts.append(self._pack_part(job.port, cols, job.k0, job.n0))
         return packed
 
-    def _load_part(self, w: np.ndarray, k0: int, scales: np.ndarray | None = None) -> WeightPart:
+    load_weights = pack_weights  # the old name, while callers on other branches move to pack_weights
+
+    def _pack_part(self, port: int, w: np.ndarray, k0: int, n0: int) -> WeightPart:
         n, k = w.shape
         lanes = self.lanes
-        fmt = "int8" if scales is None else "int4"
-        full = packing.check_shape(self.manifest, self.rows, k, n, fmt)
+        full = packing.JobShape(self.rows, k, n, lanes)
         prefix = full.prefix_beats * lanes
-        if scales is None:
-            weights = packing.pack_weights(w, lanes)
-        else:
-            weights = packing.pack_weights_int4(w, np.ascontiguousarray(scales), lanes, full.group)
-        buffer = self.device.allocate(prefix + weights.size, np.uint8)
+        weights = packing.pack_weights(w, lanes)
+        device = self.ports[port]
+        buffer = device.allocate(prefix + weights.size, np.uint8)
         buffer[prefix:] = weights
         buffer.flush()
-        output = self.device.allocate(full.output_bytes + lanes, np.uint8)
-        return WeightPart(k0, k, buffer, prefix, output, fmt)
+        output = device.allocate(full.output_bytes + lanes, np.uint8)
+        return WeightPart(port, k0, k, n0, n, buffer, prefix, output)
 
     # Matmul -------------------------------------------------------------------------------------
     def matmul(self, x: np.ndarray, weights: PackedWeights) -> np.ndarray:
@@ -174,59 +253,94 @@ class Npu:
             raise ValueError(f"activations have K={x.shape[1]} but the weights have K={weights.k}")
         if x.shape[0] == 0:
             raise ValueError("activations have no rows (M=0)")
+        start = _cpu()
         self.last = JobStats()
         y = np.zeros((x.shape[0], weights.n), dtype=np.int32)
-        for part in weights.parts:
-            xs = x[:, part.k0 : part.k0 + part.k]
-            for m0 in range(0, x.shape[0], self.rows):
-                chunk = np.ascontiguousarray(xs[m0 : m0 + self.rows])
-                with np.errstate(over="ignore"):
-                    y[m0 : m0 + chunk.shape[0]] += self._run_job(part, chunk, weights.n)
+        key = (x.shape[0], weights.k, weights.n)
+        if key not in self._plans:
+            self._plans[key] = plan(self.manifest, *key, len(self.ports))
+        for wave in self._plans[key]:
+            self._run_wave(wave, weights, x, y)
+        self.last.cpu_s = _cpu() - start
         _accumulate(self.total, self.last)
         return y
 
-    def _run_job(self, part: WeightPart, x: np.ndarray, n: int) -> np.ndarray:
-        man, dev = self.manifest, self.device
-        shape = packing.check_shape(man, x.shape[0], part.k, n, part.weights)
-        start = part.prefix_bytes - shape.prefix_beats * self.lanes
-        buf = part.buffer
-        buf[start : start + self.lanes] = self._header(shape)
-        buf[start + self.lanes : part.prefix_bytes] = packing.pack_activations(x, self.lanes)
-        buf.flush()
-        before = self._read_counters() if self.collect_stats else None
-
+    def _run_wave(self, wave: list[TileJob], weights: PackedWeights, x: np.ndarray, y: np.ndarray) -> None:
+        """Write every port's header and activations, launch all ports, then wait on each and unpack."""
+        lanes = self.lanes
+        launched = []
+        for job in wave:
+            part = weights.part(job.port, job.k0)
+            s = job.shape
+            rows = np.ascontiguousarray(x[job.m0 : job.m0 + s.m, job.k0 : job.k0 + s.k])
+            start = part.prefix_bytes - s.prefix_beats * lanes
+            buf = part.buffer
+            buf[start : start + lanes] = self._header(s)
+            buf[start + lanes : part.prefix_bytes] = packing.pack_activations(rows, lanes)
+            buf.flush()
+            launched.append((job, part, start))
+        before = [self._read_counters(self.ports[job.port]) for job in wave] if self.collect_stats else None
+        inside = _cpu()
         try:
-            dev.recv.transfer(part.output, 0, shape.output_bytes + self.lanes)
-            dev.send.transfer(buf, start, shape.input_bytes)
-            dev.send.wait(self.timeout)
-            dev.recv.wait(self.timeout)
+            for job, part, start in launched:
+                dev = self.ports[job.port]
+                dev.recv.transfer(part.output, 0, job.shape.output_bytes + lanes)
+                dev.send.transfer(part.buffer, start, job.shape.input_bytes)
+            for job, _, _ in launched:
+                dev = self.ports[job.port]
+                dev.send.wait(self.timeout)
+                dev.recv.wait(self.timeout)
         except DmaError as error:
-            state = self._describe_state()
-            self._recover()
-            raise NpuTimeout(f"{error}; {state}") from error
+            self.last.device_cpu_s += _cpu() - inside
+            self._fail(job.port, error)
+        self.last.device_cpu_s += _cpu() - inside
+        wave_cycles = 0
+        for index, (job, part, _) in enumerate(launched):
+            result = self._collect(job, part)
+            with np.errstate(over="ignore"):
+                y[job.m0 : job.m0 + job.shape.m, job.n0 : job.n0 + job.shape.n] += result
+            if before is not None:
+                wave_cycles = max(wave_cycles, self._count(job.port, before[index], job.shape))
+        self.last.waves += 1
+        self.last.wave_cycles += wave_cycles
 
+    def _collect(self, job: TileJob, part: WeightPart) -> np.ndarray:
+        """The job's int32 results from its output buffer, or the tile's error named."""
+        man, dev, shape = self.manifest, self.ports[job.port], job.shape
+        inside = _cpu()
         received = dev.recv.transferred
         status = dev.read(self._reg["STATUS"])
+        self.last.device_cpu_s += _cpu() - inside
+        self.last.register_reads += 1
         code = man.extract("STATUS", "ERROR", status)
         if code or received != shape.output_bytes:
-            self._raise_tile_error(part.output, received, code, status, shape)
+            self._raise_tile_error(dev, part.output, received, code, status, shape)
         part.output.invalidate()
-        if before is not None:
-            self._count(before, shape)
         return packing.unpack_results(np.asarray(part.output[: shape.output_bytes]), shape)
 
     def _header(self, shape: packing.JobShape) -> np.ndarray:
-        return packing.pack_header(self.manifest, shape.m, shape.k, shape.n, weights=shape.weights)
+        if shape not in self._headers:
+            self._headers[shape] = packing.pack_header(self.manifest, shape.m, shape.k, shape.n)
+        return self._headers[shape]
 
     # Errors and recovery ------------------------------------------------------------------------
-    def _raise_tile_error(self, out: Buffer, received: int, code: int, status: int, shape) -> None:
+    def _fail(self, port: int, error: DmaError) -> None:
+        """A transfer failed or timed out: describe the port's state, recover every port, raise."""
+        state = self._describe_state(self.ports[port])
+        where = f"weight port {port}: " if len(self.ports) > 1 else ""
+        self._recover()
+        raise NpuTimeout(f"{where}{error}; {state}") from error
+
+    def _raise_tile_error(
+        self, dev: Device, out: Buffer, received: int, code: int, status: int, shape: packing.JobShape
+    ) -> None:
         man = self.manifest
         beat = None
         if received >= self.lanes:
             parsed = packing.parse_error_beat(man, np.asarray(out[received - self.lanes : received]))
             if parsed is not None:
                 code, beat = parsed
-        self.device.write(self._reg["CONTROL"], man.bit("CONTROL", "CLEAR_STATUS"))
+        dev.write(self._reg["CONTROL"], man.bit("CONTROL", "CLEAR_STATUS"))
         name = man.error_name(code) if code else "SHORT_OUTPUT"
         where = f" at input beat {beat}" if beat is not None else ""
         raise TileError(
@@ -238,39 +352,46 @@ class Npu:
         )
 
     def _recover(self) -> None:
-        """After a timeout: tile to idle first (its unfinished output packet is dropped, without TLAST),
-        then both DMA channels (discarding the cut packet), then the tile again (input the DMA pushed in
-        between) with its status cleared. docs/tile.md, "Soft reset", says why in this order."""
+        """After a timeout, on every port: tile to idle first (its unfinished output packet is dropped,
+        without TLAST), then both DMA channels (discarding the cut packet), then the tile again (input the
+        DMA pushed in between) with its status cleared. docs/tile.md, "Soft reset", says why in this order."""
         man = self.manifest
-        self.device.write(self._reg["CONTROL"], man.bit("CONTROL", "SOFT_RESET"))
-        for channel in (self.device.send, self.device.recv):
-            channel.reset()
-        self.device.write(
-            self._reg["CONTROL"], man.bit("CONTROL", "SOFT_RESET") | man.bit("CONTROL", "CLEAR_STATUS")
-        )
+        for port in self.ports:
+            port.write(self._reg["CONTROL"], man.bit("CONTROL", "SOFT_RESET"))
+            for channel in (port.send, port.recv):
+                channel.reset()
+            port.write(
+                self._reg["CONTROL"], man.bit("CONTROL", "SOFT_RESET") | man.bit("CONTROL", "CLEAR_STATUS")
+            )
 
-    def _describe_state(self) -> str:
-        status = self.device.read(self._reg["STATUS"])
-        counters = ", ".join(f"{k}={v}" for k, v in self._read_counters().items())
+    def _describe_state(self, port: Device) -> str:
+        status = port.read(self._reg["STATUS"])
+        counters = ", ".join(f"{k}={v}" for k, v in self._read_counters(port).items())
         return f"STATUS=0x{status:08X} before recovery; counters {counters}"
 
     def reset(self) -> None:
-        """Soft-reset the tile and clear its status (counters keep counting)."""
+        """Soft-reset every tile and clear its status (counters keep counting)."""
         self._recover()
 
     # Counters -----------------------------------------------------------------------------------
-    def _read_counters(self) -> dict[str, int]:
-        return {name: self.device.read(offset) for name, offset in self._counter_offsets.items()}
+    def _read_counters(self, port: Device) -> dict[str, int]:
+        inside = _cpu()
+        values = {name: port.read(offset) for name, offset in self._counter_offsets.items()}
+        self.last.device_cpu_s += _cpu() - inside
+        self.last.register_reads += len(values)
+        return values
 
     def counters(self) -> dict[str, int]:
-        """The tile's performance counters now (32-bit, wrapping)."""
-        return self._read_counters()
+        """The tiles' performance counters now (32-bit, wrapping), summed over the ports."""
+        totals = dict.fromkeys(self._counter_offsets, 0)
+        for port in self.ports:
+            for name, value in self._read_counters(port).items():
+                totals[name] = (totals[name] + value) & MASK32
+        return totals
 
-    def clear_counters(self) -> None:
-        self.device.write(self._reg["CONTROL"], self.manifest.bit("CONTROL", "CLEAR_COUNTERS"))
-
-    def _count(self, before: dict[str, int], shape: packing.JobShape) -> None:
-        after = self._read_counters()
+    def _count(self, port: int, before: dict[str, int], shape: packing.JobShape) -> int:
+        """Add one job's counter increments to `last`; returns its CYCLES."""
+        after = self._read_counters(self.ports[port])
         delta = {k: (after[k] - before[k]) & MASK32 for k in after}
         last = self.last
         last.jobs += 1
@@ -280,6 +401,7 @@ class Npu:
         last.stalled += delta["STALLED"]
         last.bytes_in += shape.input_bytes
         last.bytes_out += shape.output_bytes
+        return delta["CYCLES"]
 
 
 def _accumulate(total: JobStats, step: JobStats) -> None:

@@ -1,10 +1,13 @@
 """Predict decode tokens/s on a board from first principles, and say which bound applies.
 
 Batch-1 decode streams every weight once per token. On zynpu the weights flow DDR -> HP port -> AXI DMA
--> tile at one 16-byte beat per cycle at most, so the tile's cycles per token are the weight beats
-plus each job's fixed cost (header, activations, pipeline tail), all from the manifest's cycle model.
-The host adds a fixed cost per tile job (a DMA launch from Python on the A53); the KV cache is read by
-the CPUs from the same DDR. Tokens/s = 1 / (NPU time + host time), since the host waits on each job.
+-> tile at one 16-byte beat per cycle per port at most; P weight ports (one DMA and tile each) stream
+one job's column slices concurrently, and together they cannot read faster than the PS DDR sustains.
+So a wave of jobs (one per port, `npu.plan`) costs max(slowest port's tile cycles, its bytes over the
+sustained DDR bandwidth); the tile cycles come from the manifest's cycle model. The host adds its
+driver cost per tile job and its work between jobs (norms, attention, activation quantization, the LM
+head's arg-max), both measured on this machine by `zynpu bench decode` and scaled to the board's
+Cortex-A53 by `A53_SLOWDOWN`; the host waits on each job, so tokens/s = 1 / (NPU time + host time).
 """
 
 from __future__ import annotations
@@ -14,65 +17,115 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .npu import plan
 from .tile import packing, reference
 from .tile.manifest import TileManifest, load_manifest
 
-# Host cost per tile job on a Cortex-A53 under PYNQ: quantize the activations, write header and
-# activations, four DMA register writes, a poll loop and a STATUS read, unpack the results. Tens of
-# microseconds; override with --host-job-us once measured on the board (`zynpu bench decode --device board`).
+# Host cost per tile job on a Cortex-A53 under PYNQ when nothing is measured: write header and
+# activations, the DMA register writes, a poll loop and a STATUS read, unpack the results. Tens of
+# microseconds; `zynpu bench decode` measures it here (host_job_us) and scales it by A53_SLOWDOWN.
 DEFAULT_HOST_JOB_S = 50e-6
 DEFAULT_CONTEXT = 256
+# How much slower the board's CPU (Cortex-A53 at 1.2-1.5 GHz: 1.333 GHz on the K26 SOM, DS987) runs
+# this host's numpy/Python work than the x86-64 machine that measured it: an estimate until a board
+# measures host_job_us itself (`zynpu bench decode --device board`). Derivation: clock 1.333 vs ~3 GHz
+# (2.25x), an in-order dual-issue core vs a 4-wide out-of-order one at equal clock (~2.5x on
+# interpreter-bound code), 128-bit NEON vs 256-bit AVX2 in numpy's kernels (up to 2x; taken as 1.8x for
+# the small vectors here): 2.25 * 2.5 * 1.8 ~= 10. For scale, J. Whitham's Doom/Quake 2 timings
+# (jwhitham.org, 2015) put a 3.3 GHz Core i3-3220 10.5x (integer) and 10.4x (FP) ahead of a Cortex-A7
+# Raspberry Pi 2, a core of similar class.
+A53_SLOWDOWN = 10.0
+# Sustained PS DDR read throughput for long streams from the PL, as a share of the DDR's peak:
+# K. Manev, A. Vaishnav, D. Koch, "Unexpected Diversity: Quantitative Memory Analysis for Zynq
+# UltraScale+ Systems", FPT 2019, measured 75 % of the theoretical maximum on a ZCU102 (64-bit DDR4,
+# like the KV260 and ZCU104) and 92.5 % on an Ultra96 (32-bit LPDDR4). Used where the board file
+# gives no `ddr_sustained_gbytes_per_s`.
+SUSTAINED_SOURCE = (
+    "Manev, Vaishnav, Koch, FPT 2019: 75 % of peak on ZCU102 (DDR4), 92.5 % on Ultra96 (LPDDR4)"
+)
+_SUSTAINED_SHARE = {"ultra96v2": 0.925}
+_SUSTAINED_SHARE_DDR4 = 0.75
 
 
 @dataclass(frozen=True)
 class BoardSpec:
     name: str
     clock_mhz: float
-    ddr_gbytes_per_s: float
+    ddr_gbytes_per_s: float  # peak
+    weight_ports: int = 1  # P: HP ports with a DMA and tile each (a board/overlay property)
+    ddr_sustained_gbytes_per_s: float = 0.0  # long-stream reads from the PL; 0: the peak
 
     @property
     def clock_hz(self) -> float:
         return self.clock_mhz * 1e6
 
+    @property
+    def sustained_gbytes_per_s(self) -> float:
+        return self.ddr_sustained_gbytes_per_s or self.ddr_gbytes_per_s
+
+    def with_ports(self, ports: int) -> BoardSpec:
+        return BoardSpec(
+            self.name, self.clock_mhz, self.ddr_gbytes_per_s, ports, self.ddr_sustained_gbytes_per_s
+        )
+
 
 def board_spec(name: str) -> BoardSpec:
-    """The board's clock target and DDR bandwidth, from overlays/<board>/board.tcl (their one home)."""
-    from .overlays.build_overlay import read_board
+    """The board's clock target, weight ports and DDR bandwidth, from the board facts (their one home)."""
+    from .overlays.boards import board_facts
 
-    values = read_board(name)
-    return BoardSpec(name, float(values["clock_mhz"]), float(values["ddr_gbytes_per_s"]))
+    values = board_facts(name)
+    peak = float(values["ddr_gbytes_per_s"])
+    sustained = values.get("ddr_sustained_gbytes_per_s")
+    share = _SUSTAINED_SHARE.get(name, _SUSTAINED_SHARE_DDR4)
+    sustained_gbs = float(sustained) if sustained else peak * share
+    ports = int(values.get("weight_ports", 1))
+    return BoardSpec(name, float(values["clock_mhz"]), peak, ports, sustained_gbs)
 
 
 @dataclass(frozen=True)
 class Job:
-    """One tile job of a decode step: y (M, N) = x (M, K) @ W.T."""
+    """One logical tile job of a decode step: y (M, N) = x (M, K) @ W.T, weights in `fmt`."""
 
     name: str
     m: int
     k: int
     n: int
+    fmt: str = "int8"
 
 
-def decode_jobs(cfg: Any, m: int = 1) -> list[Job]:
-    """The tile jobs of one decode step: QKV, O, gate+up, down per layer, then the LM head."""
-    nq, nkv = cfg.n_heads * cfg.head_dim, cfg.n_kv_heads * cfg.head_dim
-    per_layer = [
-        Job("qkv", m, cfg.hidden_size, nq + 2 * nkv),
-        Job("o", m, nq, cfg.hidden_size),
-        Job("gate_up", m, cfg.hidden_size, 2 * cfg.intermediate_size),
-        Job("down", m, cfg.intermediate_size, cfg.hidden_size),
-    ]
-    return per_layer * cfg.n_layers + [Job("lm_head", m, cfg.hidden_size, cfg.vocab_size)]
+def decode_jobs(cfg: Any, m: int = 1, precision: dict[str, str] | None = None) -> list[Job]:
+    """The tile jobs of one decode step: every layer site per layer, then the LM head (model.sites)."""
+    from .model.precision import policy
+    from .model.sites import LAYER_SITES, LM_HEAD
+
+    fmt = policy(precision or {})
+    per_layer = [Job(s.name, m, s.k(cfg), s.n(cfg), fmt[s.name]) for s in LAYER_SITES]
+    head = Job(LM_HEAD.name, m, LM_HEAD.k(cfg), LM_HEAD.n(cfg), fmt[LM_HEAD.name])
+    return per_layer * cfg.n_layers + [head]
 
 
-def _tile_jobs(job: Job, manifest: TileManifest) -> list[packing.JobShape]:
-    """The hardware jobs a logical job becomes: M tiled over rows, K split at max_k (as `Npu` does)."""
-    shapes = []
-    for k0 in range(0, job.k, manifest.max_k):
-        k = min(manifest.max_k, job.k - k0)
-        for m0 in range(0, job.m, manifest.rows):
-            shapes.append(packing.JobShape(min(manifest.rows, job.m - m0), k, job.n, manifest.lanes))
-    return shapes
+def _block_beats(manifest: TileManifest, k: int, fmt: str) -> int:
+    """Stream beats per weight block: K for int8; int4 packs two weights a lane plus a scale beat a group."""
+    if fmt == "int8":
+        return k
+    from .model.w4a8 import int4_group
+
+    return -(-k // 2) + -(-k // int4_group())
+
+
+def job_cycles(manifest: TileManifest, shape: packing.JobShape, fmt: str = "int8") -> int:
+    """A clean job's busy cycles (the manifest's cycle model; docs/tile.md), for either weight format."""
+    if fmt == "int8":
+        return reference.job_cycles(manifest, shape)
+    model = manifest.cycle_model
+    block = _block_beats(manifest, shape.k, fmt)
+    gap = max(block, model["drain_gap_per_row"] * shape.m + model["drain_gap_const"])
+    tail = model["tail_per_row"] * shape.m + model["tail_const"]
+    return model["header_cycles"] + shape.activation_beats + block + (shape.blocks - 1) * gap + tail
+
+
+def job_weight_bytes(manifest: TileManifest, shape: packing.JobShape, fmt: str = "int8") -> int:
+    return shape.blocks * _block_beats(manifest, shape.k, fmt) * shape.lanes
 
 
 @dataclass
@@ -91,9 +144,35 @@ class Prediction:
     bound: str
     host_time_share: float
     macs: int
+    weight_ports: int = 1
+    params: int = 0
+    stream_seconds: float = 0.0  # the waves' cost: each max(its slowest port, its DDR time)
+    ddr_sustained_gbytes_per_s: float = 0.0
+    ddr_peak_gbytes_per_s: float = 0.0
+    host_job_seconds: float = 0.0  # driver cost per tile job (board)
+    host_token_seconds: float = 0.0  # host work between jobs per token (board)
+
+    @property
+    def bytes_per_token(self) -> int:
+        """Everything the token moves through the PS DDR: weights, activations in and out, KV cache."""
+        return self.weight_bytes + self.activation_bytes + self.kv_bytes
+
+    @property
+    def weight_bits_per_param(self) -> float:
+        return 8 * self.weight_bytes / self.params if self.params else 0.0
+
+    @property
+    def ddr_roofline_fraction(self) -> float:
+        """Achieved DDR traffic over what the DDR sustains for long streams (1.0: at the roofline)."""
+        return self.tokens_per_second * self.bytes_per_token / (self.ddr_sustained_gbytes_per_s * 1e9)
+
+    @property
+    def ddr_peak_fraction(self) -> float:
+        return self.tokens_per_second * self.bytes_per_token / (self.ddr_peak_gbytes_per_s * 1e9)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        extra = ("bytes_per_token", "weight_bits_per_param", "ddr_roofline_fraction", "ddr_peak_fraction")
+        return asdict(self) | {name: getattr(self, name) for name in extra}
 
 
 def predict(
@@ -102,29 +181,51 @@ def predict(
     manifest: TileManifest | None = None,
     *,
     host_job_s: float = DEFAULT_HOST_JOB_S,
+    host_token_s: float = 0.0,
     context: int = DEFAULT_CONTEXT,
     m: int = 1,
+    ports: int | None = None,
+    precision: dict[str, str] | None = None,
 ) -> Prediction:
-    """Per-token cost of decode (m = 1) or of one prefill chunk of m tokens."""
+    """Per-token cost of decode (m = 1) or of one prefill chunk of m tokens, on `ports` weight ports
+    (default: the board's). host_job_s / host_token_s are the board's host costs (already scaled)."""
     manifest = manifest or load_manifest()
-    shapes = [s for job in decode_jobs(cfg, m) for s in _tile_jobs(job, manifest)]
-    cycles = sum(reference.job_cycles(manifest, s) for s in shapes)
-    weight_bytes = sum(s.weight_bytes for s in shapes)
-    act_bytes = sum(s.prefix_beats * s.lanes + s.output_bytes for s in shapes)
-    kv_bytes = (
-        2 * cfg.n_layers * context * cfg.n_kv_heads * cfg.head_dim * 4
-    )  # float32 K and V, read by the CPU
+    ports = ports or board.weight_ports
+    sustained = board.sustained_gbytes_per_s * 1e9
+    jobs = decode_jobs(cfg, m, precision)
+    cycles = tile_jobs = weight_bytes = act_bytes = 0
+    stream_s = 0.0
+    for job in jobs:
+        for wave in plan(manifest, job.m, job.k, job.n, ports):
+            port_cycles = [job_cycles(manifest, t.shape, job.fmt) for t in wave]
+            wave_bytes = sum(
+                job_weight_bytes(manifest, t.shape, job.fmt)
+                + t.shape.prefix_beats * t.shape.lanes
+                + t.shape.output_bytes
+                for t in wave
+            )
+            cycles += max(port_cycles)
+            tile_jobs += len(wave)
+            weight_bytes += sum(job_weight_bytes(manifest, t.shape, job.fmt) for t in wave)
+            act_bytes += sum(t.shape.prefix_beats * t.shape.lanes + t.shape.output_bytes for t in wave)
+            stream_s += max(max(port_cycles) / board.clock_hz, wave_bytes / sustained)
+    kv_bytes = 2 * cfg.n_layers * context * cfg.n_kv_heads * cfg.head_dim * 4  # float32 K, V; CPU reads
     npu_s = cycles / board.clock_hz
-    host_s = len(shapes) * host_job_s
-    ddr_s = (weight_bytes + act_bytes + kv_bytes) / (board.ddr_gbytes_per_s * 1e9)
-    token_s = max(npu_s, ddr_s) + host_s
-    parts = {"HP-port stream (tile cycles)": npu_s, "DDR bandwidth": ddr_s, "host per-job overhead": host_s}
+    ddr_s = (weight_bytes + act_bytes + kv_bytes) / sustained
+    stream_s = max(stream_s, ddr_s)
+    host_s = tile_jobs * host_job_s + host_token_s
+    token_s = stream_s + host_s
+    parts = {
+        "HP-port stream (tile cycles)": npu_s,
+        "DDR bandwidth": ddr_s,
+        "host per-job overhead": tile_jobs * host_job_s,
+        "host work between jobs": host_token_s,
+    }
     bound = max(parts, key=parts.__getitem__)
-    macs = sum(job.m * job.k * job.n for job in decode_jobs(cfg, m))
     return Prediction(
         board.name,
         board.clock_mhz,
-        len(shapes),
+        tile_jobs,
         weight_bytes,
         act_bytes,
         kv_bytes,
@@ -135,7 +236,14 @@ def predict(
         m / token_s,
         bound,
         host_s / token_s,
-        macs,
+        sum(job.m * job.k * job.n for job in jobs),
+        ports,
+        sum(job.k * job.n for job in jobs),
+        stream_s,
+        board.sustained_gbytes_per_s,
+        board.ddr_gbytes_per_s,
+        host_job_s,
+        host_token_s,
     )
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 
 def cmd_roofline(args: argparse.Namespace) -> int:
     from .errors import UserError
     from .model.errors import ModelLoadError
+    from .model.precision import policy
     from .roofline import board_spec, model_config, plot, predict
     from .tile.manifest import load_manifest
 
@@ -18,23 +20,44 @@ def cmd_roofline(args: argparse.Namespace) -> int:
         board = board_spec(args.board)
     except (ModelLoadError, OSError, ValueError) as error:
         raise UserError(str(error)) from None
+    try:
+        precision = policy(args.policy)
+    except ValueError as error:
+        raise UserError(f"{error}; choose one with --policy") from None
     if args.clock_mhz:
-        board = type(board)(board.name, args.clock_mhz, board.ddr_gbytes_per_s)
+        board = replace(board, clock_mhz=args.clock_mhz)
+    if args.ports:
+        board = board.with_ports(args.ports)
     manifest = load_manifest()
-    p = predict(cfg, board, manifest, host_job_s=args.host_job_us * 1e-6, context=args.context)
+    p = predict(
+        cfg,
+        board,
+        manifest,
+        host_job_s=args.host_job_us * 1e-6,
+        host_token_s=args.host_token_us * 1e-6,
+        context=args.context,
+        precision=precision,
+    )
     if args.json:
         print(json.dumps(p.as_dict(), sort_keys=True))
     else:
         head = f"tile R={manifest.rows}, L={manifest.lanes}"
-        print(f"{args.model} on {board.name} @ {board.clock_mhz:g} MHz ({head})")
+        print(
+            f"{args.model} on {board.name} @ {board.clock_mhz:g} MHz ({head}, {p.weight_ports} weight ports)"
+        )
         kv = f"{p.kv_bytes / 1e6:.2f} MB KV cache (context {args.context})"
         acts = f"{p.activation_bytes / 1e3:.1f} kB activations"
         print(f"  per token: {p.tile_jobs} tile jobs, {p.weight_bytes / 1e6:.2f} MB weights, {acts}, {kv}")
-        print(f"  tile: {p.npu_cycles} cycles = {p.npu_seconds * 1e3:.3f} ms (one 16-byte beat per cycle)")
-        print(f"  DDR:  {p.ddr_seconds * 1e3:.3f} ms at {board.ddr_gbytes_per_s:g} GB/s")
+        bits = f"{p.weight_bits_per_param:.2f} bits per weight, policy {args.policy}"
+        tile = f"{p.npu_cycles} cycles = {p.npu_seconds * 1e3:.3f} ms (one beat per cycle a port)"
+        print(f"  tile: {tile}; {bits}")
+        sustained = f"{board.sustained_gbytes_per_s:.1f} GB/s sustained of {board.ddr_gbytes_per_s:g} peak"
+        print(f"  DDR:  {p.ddr_seconds * 1e3:.3f} ms at {sustained}")
         share = f"{p.host_time_share:.0%} of the token"
-        print(f"  host: {p.host_seconds * 1e3:.3f} ms ({args.host_job_us:g} us per job) = {share}")
-        print(f"  => {p.tokens_per_second:.2f} tokens/s; bound by {p.bound}")
+        host = f"{args.host_job_us:g} us per job, {args.host_token_us:g} us between jobs per token"
+        print(f"  host: {p.host_seconds * 1e3:.3f} ms ({host}) = {share}")
+        fraction = f"{p.ddr_roofline_fraction:.3f} of sustained DDR, {p.ddr_peak_fraction:.3f} of peak"
+        print(f"  => {p.tokens_per_second:.2f} tokens/s ({fraction}); bound by {p.bound}")
     if args.plot:
         measured = None
         if args.measured and Path(args.measured).exists():
@@ -68,6 +91,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_HOST_JOB_S * 1e6,
         help="host cost per tile job (microseconds)",
     )
+    p.add_argument(
+        "--host-token-us",
+        type=non_negative_float,
+        default=0.0,
+        help="host work between jobs per token on the board's CPU (microseconds)",
+    )
+    p.add_argument("--ports", type=positive_int, default=None, help="weight ports (default: the board's)")
+    p.add_argument("--policy", default="w8a8", help="weight precision per site: w8a8, w4a8, ...")
     p.add_argument("--context", type=positive_int, default=DEFAULT_CONTEXT, help="tokens in the KV cache")
     p.add_argument("--plot", help="write a roofline plot (PNG) here")
     p.add_argument("--measured", default="results/bench.json", help="bench results with measured points")

@@ -99,13 +99,25 @@ def _print_result(r: Any, as_json: bool) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     llm = _llm(args)
-    backends = _backends(args, llm)
+    backends = _backends(args, llm, outbox=_host_outbox())
     agent = _agent(args, llm, backends)
     r = agent.handle({"src": "cli", "text": args.task}, ("cli", None), session_id=args.session)
     _print_result(r, args.json)
-    for kind, addr, data in backends.outbox.sent:
-        print(f"  (would send over {kind} to {addr}: {data!r})", file=sys.stderr)
+    _print_sent(backends.outbox)
     return 0 if r.end_reason == "answer" else 1
+
+
+def _host_outbox() -> Any:
+    from zynpu.agent.hwtools import HostUdpOutbox
+
+    return HostUdpOutbox()
+
+
+def _print_sent(outbox: Any) -> None:
+    """What really went out (udp_send datagrams left through a host socket)."""
+    for kind, addr, data in outbox.sent:
+        if kind == "udp":
+            print(f"  (sent over udp to {addr[0]}:{addr[1]}: {data!r})", file=sys.stderr)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -164,8 +176,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from zynpu.device.select import ENGINES, device_name
 
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    report = evaluate(llm, args.tasks, args.seed, progress=progress)
-    report["device"] = device_name(args.device, ENGINES)
+    device = device_name(args.device, ENGINES)
+    report = evaluate(llm, args.tasks, args.seed, progress=progress, suite=args.suite, device=device)
     if not args.per_task:
         report.pop("per_task")
     if args.json:
@@ -226,6 +238,18 @@ def _session_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--peer", default="127.0.0.1", help="the only host udp_send may reach")
 
 
+def _eval_suite_opts(p: argparse.ArgumentParser) -> None:
+    """Which task set `agent eval` runs (the honest one unless asked otherwise)."""
+    p.add_argument(
+        "--suite",
+        choices=("honest", "legacy"),
+        default="honest",
+        help="honest: evaldata/honest.json, wording and data training never saw (default); "
+        "legacy: the old in-distribution set",
+    )
+    p.set_defaults(tasks=120)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     agent = subparsers.add_parser(
         "agent", help="the tool-calling agent loop on the NPU (run, serve, eval, trace)"
@@ -272,6 +296,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a progress bar on stderr (default: when stderr is a terminal)",
     )
     ev.add_argument("--per-task", action="store_true", help="include every task's outcome")
+    _eval_suite_opts(ev)
     ev.set_defaults(func=cmd_eval)
 
     tr = sub.add_parser("trace", help="print a session's spans as a timeline")

@@ -18,18 +18,21 @@ from tqdm import tqdm
 
 from zynpu.agent.hwtools import world_registry
 from zynpu.agent.llm import Llm
+from zynpu.agent.policy import Policy
 from zynpu.agent.runtime import Agent, Budgets
 from zynpu.agent.store import Store
 from zynpu.agent.tasks import Task, expected_action, task_set
 from zynpu.agent.trace import Tracer
 
 EVAL_SEED = 1
+SUITES = ("honest", "legacy")  # honest: evaldata/honest.json; legacy: the old in-distribution set
 
 
 @dataclass
 class TaskOutcome:
     id: str
     intent: str
+    categories: list[str]
     success: bool
     steps: int
     input_tokens: int
@@ -58,13 +61,22 @@ def run_task(
         ("udp", ("127.0.0.1", 9)) if task.event["src"] == "udp" else (task.event["src"], None)
     )
     _, backends = world_registry(task.world, origin)
-    agent = Agent(llm, Store(":memory:"), tracer or Tracer(None), backends, budgets or Budgets())
+    # The model alone is measured here: every origin may call every tool (policy has its own tests).
+    agent = Agent(
+        llm,
+        Store(":memory:"),
+        tracer or Tracer(None),
+        backends,
+        budgets or Budgets(),
+        policy=Policy.trusting(),
+    )
     t0 = time.perf_counter()
     r = agent.handle(task.event, origin)
     error = judge(task, [s.output for s in r.steps], [s.result for s in r.steps])
     return TaskOutcome(
         task.id,
         task.intent,
+        categories(task),
         error is None,
         len(r.steps),
         r.input_tokens,
@@ -76,11 +88,67 @@ def run_task(
     )
 
 
+def categories(task: Task) -> list[str]:
+    return list(task.tags) or [task.intent]
+
+
+def run_baseline(task: Task, max_steps: int = 6) -> bool:
+    """The keyword baseline on one task: same tools, same world, same judge as the model."""
+    from zynpu.agent.baseline import baseline_action
+    from zynpu.agent.runtime import run_tool
+
+    registry, _ = world_registry(task.world)
+    outputs: list[str] = []
+    results: list[Any] = []
+    for _ in range(max_steps):
+        out = baseline_action(task.event, results)
+        outputs.append(out)
+        parsed = json.loads(out)
+        if "answer" in parsed:
+            break
+        results.append(run_tool(registry, parsed["tool"], parsed["args"]))
+    return judge(task, outputs, results) is None
+
+
+def _by_category(tasks: list[Task], success: list[bool]) -> dict[str, float]:
+    groups: dict[str, list[bool]] = {}
+    for t, ok in zip(tasks, success, strict=True):
+        for c in categories(t):
+            groups.setdefault(c, []).append(ok)
+    return {c: round(sum(v) / len(v), 4) for c, v in sorted(groups.items())}
+
+
+def eval_tasks(suite: str, n: int, seed: int) -> list[Task]:
+    if suite == "honest":
+        from zynpu.agent.honest import honest_set
+
+        return honest_set(n, seed)
+    if suite == "legacy":
+        return task_set("eval", n, seed)
+    raise ValueError(f"unknown eval suite {suite!r} (choose from {', '.join(SUITES)})")
+
+
+def baseline_report(tasks: list[Task]) -> dict[str, Any]:
+    ok = [run_baseline(t) for t in tasks]
+    return {
+        "name": "keyword/regex baseline (zynpu.agent.baseline)",
+        "task_success": sum(ok) / max(1, len(ok)),
+        "by_category": _by_category(tasks, ok),
+    }
+
+
 def evaluate(
-    llm: Llm, n: int = 50, seed: int = EVAL_SEED, progress: bool = False, tracer: Tracer | None = None
+    llm: Llm,
+    n: int = 120,
+    seed: int = EVAL_SEED,
+    progress: bool = False,
+    tracer: Tracer | None = None,
+    suite: str = "honest",
+    device: str | None = None,
 ) -> dict[str, Any]:
+    """The model and the keyword baseline on the same tasks, per category."""
+    tasks = eval_tasks(suite, n, seed)
     outcomes = []
-    tasks = task_set("eval", n, seed)
     bar = tqdm(tasks, desc="agent eval", unit="task", disable=not progress, file=sys.stderr)
     for task in bar:  # elapsed time and an estimate of what is left, on stderr
         o = run_task(llm, task, tracer)
@@ -97,11 +165,18 @@ def evaluate(
     by_intent: dict[str, list[bool]] = {}
     for o in outcomes:
         by_intent.setdefault(o.intent, []).append(o.success)
+    base = baseline_report(tasks)
+    success = sum(o.success for o in outcomes) / k
     return {
+        "suite": suite,
         "model": llm.name,
+        "device": device,
         "tasks": len(outcomes),
         "seed": seed,
-        "task_success": sum(o.success for o in outcomes) / k,
+        "task_success": success,
+        "by_category": _by_category(tasks, [o.success for o in outcomes]),
+        "baseline": base,
+        "gap_over_baseline": round(success - base["task_success"], 4),
         "success_by_intent": {i: sum(v) / len(v) for i, v in sorted(by_intent.items())},
         "steps_per_task": sum(o.steps for o in outcomes) / k,
         "input_tokens_per_task": sum(o.input_tokens for o in outcomes) / k,

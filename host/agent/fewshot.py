@@ -80,3 +80,25 @@ class GemmaPrompt:
             *self.data(event_json(event)),
             *self._template("<end_of_turn>\n<start_of_turn>model\n"),
         ]
+
+
+class GemmaTunedPrompt(GemmaPrompt):
+    """The prompt of Gemma + zynpu's LoRA adapter: the event alone in the chat template.
+
+    The adapter learned the tools and the answer format, so no instructions, schemas or example are
+    needed; a short prompt is what makes a task cheap on the NPU. Training (`training.gemma_lora`)
+    builds its sequences with this same class.
+    """
+
+    def start(self, event: dict[str, Any], instructions: str = "") -> list[int]:
+        bos = [self.tok.bos_id] if self.tok.bos_id is not None else []
+        head = [*self._template("<start_of_turn>user\n")]
+        if instructions:
+            head += [*self.data(instructions), *self._template("\n")]
+        return [
+            *bos,
+            *head,
+            *self._template("Event: "),
+            *self.data(event_json(event)),
+            *self._template("<end_of_turn>\n<start_of_turn>model\n"),
+        ]

@@ -13,9 +13,7 @@ A state the automaton accepts is a complete output: nothing may follow it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
 
 from zynpu.agent.tools import Param, ToolRegistry
 
@@ -278,8 +276,3 @@ def _num_prefix_ok(s: str, int_digits: int, frac_digits: int) -> bool:
 def _num_complete(s: str) -> bool:
     body = s[1:] if s.startswith("-") else s
     return body != "" and not body.endswith(".")
-
-
-def parse_output(text: str) -> dict[str, Any]:
-    """JSON-decode an output the grammar accepted: {"tool":..., "args":...} or {"answer":...}."""
-    return json.loads(text)

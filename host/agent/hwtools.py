@@ -22,13 +22,6 @@ VALUE = Annotated[str, MaxLen(32)]
 PORT = Annotated[int, Range(1024, 65535)]
 
 
-class Outbox(Protocol):
-    """Where the radio tools send: origin is ("udp", (host, port)), ("ble", None) or ("cli", None)."""
-
-    def send_udp(self, data: bytes, addr: tuple[str, int]) -> None: ...
-    def notify_ble(self, data: bytes) -> None: ...
-
-
 @dataclass
 class RecordingOutbox:
     """Keeps what would have been sent (training data, evals, `agent run` without a radio)."""
@@ -40,6 +33,27 @@ class RecordingOutbox:
 
     def notify_ble(self, data: bytes) -> None:
         self.sent.append(("ble", None, data))
+
+
+class HostUdpOutbox:
+    """`agent run` without a radio: datagrams really leave through a host UDP socket (so an answer
+    such as "sent to 127.0.0.1:9000" reports what happened); there is no BLE here."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sent: list[tuple[str, Any, bytes]] = []
+
+    def send_udp(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.sock.sendto(data, addr)
+        self.sent.append(("udp", addr, data))
+
+    def notify_ble(self, data: bytes) -> None:
+        raise ToolError("no BLE radio on this host: nothing was notified")
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 class RadioOutbox:

@@ -111,25 +111,53 @@ class LlmSession:
         return Output("".join(text), out, fed, forwards, self.llm.cycles() - c0)
 
 
-def load_llm(ref: str | Path | None = None, engine: str = "sim", **kw: Any) -> Llm:
-    """The shipped tiny model (default) or `gemma3-270m` (few-shot), on the named engine."""
-    from zynpu.model.load import load, load_weights, resolve
+GEMMA = "gemma3-270m"
+GEMMA_TUNED = "gemma3-270m+lora"  # Gemma 3 270M with the shipped adapter merged before W8A8
+
+
+def _load_gemma(engine: str | Any, adapter: Path | None) -> tuple[Any, Any]:
+    """Gemma 3 270M from its GGUF; with an adapter, LoRA is merged into the float weights first, then
+    SmoothQuant and W8A8 exactly as for the base model, so every linear layer runs on the NPU."""
+    from zynpu.model.load import read_checkpoint, resolve
+    from zynpu.model.transformer import Transformer
+
+    cfg, weights, tok = read_checkpoint(resolve(GEMMA))
+    if adapter is not None:
+        from zynpu.agent.adapter import merge, read_adapter
+
+        weights = merge(weights, *read_adapter(adapter))
+    eng = engine if not isinstance(engine, str) else make_engine(engine)  # or an engine object
+    if eng is not None:
+        from zynpu.model.smooth import smooth_for_w8a8
+
+        weights = smooth_for_w8a8(cfg, weights, tok)
+    return Transformer(cfg, weights, eng, progress=False), tok
+
+
+def load_llm(
+    ref: str | Path | None = None, engine: str = "sim", adapter: Path | None = None, **kw: Any
+) -> Llm:
+    """The shipped tiny model (default), `gemma3-270m` (few-shot) or `gemma3-270m+lora` (the shipped
+    adapter, or `adapter`), on the named engine."""
+    from zynpu.model.load import read_checkpoint, resolve
     from zynpu.model.transformer import Transformer
 
     ref = str(ref or SHIPPED_MODEL)
-    if ref == "gemma3-270m":
-        model, tok = load(ref, engine=make_engine(engine), progress=False)
-    else:
-        # Plain W8A8 on the stored weights: the same Transformer and engine path as `load`, without
-        # any load-time calibration on general text (this model only ever reads its own task format).
-        cfg, weights, tok = load_weights(resolve(ref))
-        model = Transformer(cfg, weights, make_engine(engine), progress=False)
-    if ref == "gemma3-270m":
-        from zynpu.agent.fewshot import GemmaPrompt
+    if ref in (GEMMA, GEMMA_TUNED):
+        from zynpu.agent.adapter import SHIPPED_ADAPTER
+        from zynpu.agent.fewshot import GemmaPrompt, GemmaTunedPrompt
 
-        fmt: Any = GemmaPrompt(tok)
-    else:
-        from zynpu.agent.prompt import TinyPrompt
+        if ref == GEMMA_TUNED:
+            adapter = adapter or SHIPPED_ADAPTER
+        model, tok = _load_gemma(engine, adapter)
+        fmt: Any = GemmaTunedPrompt(tok) if adapter is not None else GemmaPrompt(tok)
+        name = GEMMA_TUNED if adapter is not None else GEMMA
+        return Llm(model, tok, fmt, name, **kw)
+    # Plain W8A8 on the stored weights: the same Transformer and engine path as `load`, without
+    # any load-time calibration on general text (this model only ever reads its own task format).
+    cfg, weights, tok = read_checkpoint(resolve(ref))
+    eng = engine if not isinstance(engine, str) else make_engine(engine)
+    model = Transformer(cfg, weights, eng, progress=False)
+    from zynpu.agent.prompt import TinyPrompt
 
-        fmt = TinyPrompt(tok)
-    return Llm(model, tok, fmt, Path(ref).name if ref != "gemma3-270m" else ref, **kw)
+    return Llm(model, tok, TinyPrompt(tok), Path(ref).name, **kw)

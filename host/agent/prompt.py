@@ -18,9 +18,10 @@ MAX_EVENT_TEXT = 160
 
 
 def quote(value: Any) -> str:
-    """Compact ASCII JSON with `<|` escaped: data that can never close its segment or name a role."""
+    """Compact ASCII JSON with every `<` escaped: data that can never close its segment or spell any
+    model's special token (`<|eos|>`, Gemma's `<eos>`, `<start_of_turn>`, ...)."""
     text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
-    return text.replace("<|", "<\\u007c").replace("|>", "\\u007c>")
+    return text.replace("<", "\\u003c").replace("|>", "\\u007c>")
 
 
 def event_json(event: dict[str, Any]) -> str:
@@ -29,17 +30,6 @@ def event_json(event: dict[str, Any]) -> str:
     if isinstance(e.get("text"), str) and len(e["text"]) > MAX_EVENT_TEXT:
         e["text"] = e["text"][:MAX_EVENT_TEXT]
     return quote(e)
-
-
-def render_tiny(event: dict[str, Any], steps: list[tuple[str, Any]]) -> str:
-    """The whole session as text for the tiny model (training and reading; the runtime tokenizes by
-    segment instead). `steps` holds (call text, result) pairs; a None result ends with the call."""
-    out = [BOS, EVENT, event_json(event)]
-    for call, result in steps:
-        out += [CALL, call]
-        if result is not None:
-            out += [RESULT, quote(result)]
-    return "".join(out)
 
 
 class PromptError(ValueError):

@@ -7,6 +7,7 @@ Resuming a session (`session_id=...`) re-reads its history from the store and re
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -16,6 +17,8 @@ from typing import Any
 
 from zynpu.agent.hwtools import Backends, build_registry, check_result
 from zynpu.agent.llm import Llm, LlmSession
+from zynpu.agent.policy import REPLY_TOOLS, Policy, ScopedMemory, load_policy
+from zynpu.agent.prompt import quote
 from zynpu.agent.store import Store
 from zynpu.agent.tools import ToolError, ToolRegistry
 from zynpu.agent.trace import SYSTEM, Tracer
@@ -44,7 +47,7 @@ class StepRecord:
 class SessionResult:
     session_id: str
     trace_id: str
-    end_reason: str  # answer | max_steps | max_tokens | wall_time | context
+    end_reason: str  # answer | denied | max_steps | max_tokens | wall_time | context
     answer: str | None
     steps: list[StepRecord] = field(default_factory=list)
     seconds: float = 0.0
@@ -93,6 +96,10 @@ def run_tool(registry: ToolRegistry, name: str, args: dict[str, Any]) -> Any:
     return box["result"]
 
 
+def _failed(result: Any) -> bool:
+    return isinstance(result, dict) and "error" in result
+
+
 class Agent:
     """Runs sessions of one model against tools built per event origin from `backends`."""
 
@@ -105,12 +112,19 @@ class Agent:
         budgets: Budgets | None = None,
         instructions: str = "",
         registry_factory: Callable[[tuple[str, Any]], ToolRegistry] | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.llm, self.store, self.tracer = llm, store, tracer
         self.backends = backends or Backends()
         self.budgets = budgets or Budgets()
         self.instructions = instructions
-        self.registry_factory = registry_factory or (lambda origin: build_registry(self.backends, origin))
+        self.policy = policy or load_policy()
+        self.registry_factory = registry_factory or self._registry
+
+    def _registry(self, origin: tuple[str, Any]) -> ToolRegistry:
+        """The tools bound to this origin, its memory limited to what the policy lets it reach."""
+        memory = ScopedMemory(self.backends.memory, self.policy, origin)
+        return build_registry(dataclasses.replace(self.backends, memory=memory), origin)
 
     def handle(
         self, event: dict[str, Any], origin: tuple[str, Any] = ("cli", None), session_id: str | None = None
@@ -133,6 +147,7 @@ class Agent:
             self._replay(sess, history[1:], event)
         self.store.append(row.id, "event", event)
         result = SessionResult(row.id, row.trace_id, "max_steps", None)
+        replies, sent_to = 0, []
         attrs = {
             "gen_ai.operation.name": "invoke_agent",
             "gen_ai.provider.name": SYSTEM,
@@ -162,9 +177,21 @@ class Agent:
                     self.store.append(row.id, "answer", rec.parsed["answer"])
                     break
                 self.store.append(row.id, "call", rec.parsed)
+                denial = self.policy.check(origin, rec.parsed["tool"], rec.parsed["args"], replies)
+                if denial is not None:
+                    rec.result = self._deny(registry, rec.parsed, denial, replies, origin, root, row)
+                    result.answer, result.end_reason = self.policy.denial_text, "denied"
+                    break
                 rec.result = self._tool(registry, rec.parsed, root, row.id, row.trace_id)
+                replies += rec.parsed["tool"] in REPLY_TOOLS and not _failed(rec.result)
+                if rec.parsed["tool"] == "udp_send" and not _failed(rec.result):
+                    sent_to.append(f"{self.backends.peer_host}:{rec.parsed['args']['port']}")
                 self.store.append(row.id, "result", rec.result)
                 sess.feed(fmt.result(rec.result))
+            if result.end_reason == "answer" and sent_to:
+                # Report what happened (the peer host the datagram really went to), whatever the
+                # model wrote or the request named.
+                result.answer = "sent to " + ", ".join(sent_to)
             result.seconds = time.monotonic() - t_start
             root.set(
                 **{
@@ -177,14 +204,42 @@ class Agent:
         self.store.end_session(row.id, result.end_reason, result.answer)
         return result
 
+    def _deny(
+        self,
+        registry: ToolRegistry,
+        call: dict[str, Any],
+        reason: str,
+        replies: int,
+        origin: tuple[str, Any],
+        root: Any,
+        row: Any,
+    ) -> Any:
+        """A call the policy refuses: not run, traced, and the sender told so (when a reply is allowed)."""
+        attrs = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": call["tool"],
+            "gen_ai.conversation.id": row.id,
+            "zynpu.tool.args": json.dumps(call["args"], separators=(",", ":")),
+            "zynpu.policy.denied": reason,
+        }
+        with self.tracer.span(f"execute_tool {call['tool']}", row.trace_id, root, **attrs) as span:
+            span.status = "ERROR"
+        result = {"error": f"denied: {reason}"}
+        self.store.append(row.id, "result", result)
+        text = self.policy.denial_text
+        if self.policy.check(origin, "reply", {"text": text}, replies) is None and "reply" in registry:
+            run_tool(registry, "reply", {"text": text})
+        self.store.append(row.id, "answer", text)
+        return result
+
     def _replay(self, sess: LlmSession, history: list[Any], event: dict[str, Any]) -> None:
         """Re-prefill a stored session's calls and results, then the new event."""
         fmt = self.llm.fmt
-        for m in history:
+        for m in history:  # stored outputs are quoted like any data before they are re-tokenized
             if m.role == "call":
-                sess.feed(fmt.written(json.dumps(m.content, separators=(",", ":"))))
+                sess.feed(fmt.written(quote(m.content)))
             elif m.role == "answer":
-                sess.feed(fmt.written(json.dumps({"answer": m.content}, separators=(",", ":"))))
+                sess.feed(fmt.written(quote({"answer": m.content})))
             elif m.role == "result":
                 sess.feed(fmt.result(m.content))
             elif m.role == "event":
@@ -224,7 +279,7 @@ class Agent:
         attrs = {
             "gen_ai.operation.name": "execute_tool",
             "gen_ai.tool.name": call["tool"],
-            "gen_ai.tool.call.id": f"call_{len(self.tracer.spans)}",
+            "gen_ai.tool.call.id": f"call_{self.tracer.emitted}",
             "gen_ai.tool.type": "function",
             "gen_ai.conversation.id": sid,
             "zynpu.tool.args": json.dumps(call["args"], separators=(",", ":")),

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from zynpu.agent.admission import Admission
 from zynpu.agent.runtime import Agent, SessionResult
 from zynpu.agent.sensors import Sensors
 
@@ -39,21 +40,26 @@ class EventLoop:
     thresholds: list[Threshold] = field(default_factory=list)
     poll: float = 0.05
     resume: bool = False  # a later event from the same origin continues that origin's session
+    admission: Admission = field(default_factory=Admission)
+    drain: int = 1024  # arrivals pulled (cheaply: admission only) before the queue is served
 
-    def wakes(self, deadline: float) -> Iterator[Wake]:
-        """Events in arrival order until `deadline` (monotonic)."""
+    def wakes(self, deadline: float) -> Iterator[Wake | None]:
+        """Events in arrival order until `deadline` (monotonic); None whenever the radio was idle."""
         from zynpu.radio.events import BleWrite, UdpDatagram
 
         next_tick = time.monotonic() + self.timer if self.timer else None
         while time.monotonic() < deadline:
             if self.radio is not None:
                 ev = self.radio.next_event(self.poll, lambda e: isinstance(e, (UdpDatagram, BleWrite)))
-                if isinstance(ev, UdpDatagram) and (self.udp_sock is None or ev.sock == self.udp_sock.sock):
+                if ev is None:
+                    yield None  # idle: the queue may be served
+                elif isinstance(ev, UdpDatagram) and (self.udp_sock is None or ev.sock == self.udp_sock.sock):
                     yield Wake({"src": "udp", "text": ev.data.decode("utf-8", "replace")}, ("udp", ev.addr))
                 elif isinstance(ev, BleWrite):
                     yield Wake({"src": "ble", "text": ev.data.decode("utf-8", "replace")}, ("ble", None))
             else:
                 time.sleep(self.poll)
+                yield None
             now = time.monotonic()
             if next_tick is not None and now >= next_tick:
                 next_tick = now + (self.timer or 0)
@@ -70,16 +76,28 @@ class EventLoop:
                     th.armed = True
 
     def run(self, max_events: int = 1, duration: float = 60.0) -> list[SessionResult]:
-        """Handle up to `max_events` events arriving within `duration` seconds."""
+        """Handle up to `max_events` events arriving within `duration` seconds. Arrivals go through
+        `admission` (rate limits, bounded queues, round-robin across origins); the queue is served
+        when the radio is idle or after `drain` arrivals, so a flood cannot starve other senders."""
         results: list[SessionResult] = []
         deadline = time.monotonic() + duration
+        pulled = 0
         for wake in self.wakes(deadline):
-            sid = None
-            if self.resume and wake.origin[1] is not None:
-                key = f"{wake.origin[0]}:{wake.origin[1][0]}:{wake.origin[1][1]}"
-                row = self.agent.store.latest_for_origin(key)
-                sid = row.id if row else None
-            results.append(self.agent.handle(wake.event, wake.origin, session_id=sid))
-            if len(results) >= max_events:
-                break
+            if wake is not None:
+                self.admission.offer(wake)
+                pulled += 1
+                if pulled % self.drain:
+                    continue
+            while (w := self.admission.next()) is not None:
+                results.append(self._handle(w))
+                if len(results) >= max_events:
+                    return results
         return results
+
+    def _handle(self, wake: Wake) -> SessionResult:
+        sid = None
+        if self.resume and wake.origin[1] is not None:
+            key = f"{wake.origin[0]}:{wake.origin[1][0]}:{wake.origin[1][1]}"
+            row = self.agent.store.latest_for_origin(key)
+            sid = row.id if row else None
+        return self.agent.handle(wake.event, wake.origin, session_id=sid)

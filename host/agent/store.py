@@ -63,7 +63,33 @@ class Store:
         self.db = sqlite3.connect(str(self.path), check_same_thread=False)
         self.lock = threading.Lock()
         with self.lock:
+            if str(self.path) != ":memory:":
+                self.db.execute("PRAGMA journal_mode=WAL")  # a crash mid-step never tears the file
+                self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
+        self.interrupted = self.close_interrupted()
+
+    def close_interrupted(self) -> list[str]:
+        """Sessions a crash left `open` are ended as `interrupted`; a call that has no stored result
+        gets an error result, so a resume never replays a half-done call."""
+        with self.lock:
+            ids = [r[0] for r in self.db.execute("SELECT id FROM sessions WHERE status = 'open'")]
+            for sid in ids:
+                last = self.db.execute(
+                    "SELECT idx, role FROM messages WHERE session_id = ? ORDER BY idx DESC LIMIT 1", (sid,)
+                ).fetchone()
+                if last is not None and last[1] == "call":
+                    self.db.execute(
+                        "INSERT INTO messages VALUES (?,?,?,?,?)",
+                        (sid, last[0] + 1, "result", json.dumps({"error": "interrupted"}), time.time()),
+                    )
+                self.db.execute(
+                    "UPDATE sessions SET status = 'ended', end_reason = 'interrupted', updated = ? "
+                    "WHERE id = ?",
+                    (time.time(), sid),
+                )
+            self.db.commit()
+        return ids
 
     def close(self) -> None:
         with self.lock:

@@ -14,8 +14,6 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from zynpu.agent.phrases import NOUNS, TRAIN_PREFIXES, TRAIN_SUFFIXES, train_frames
-
 UNKNOWN = "unknown request"
 
 # Sentence frames per intent: "train" frames for the training set, "eval" frames only in the eval set.
@@ -160,13 +158,22 @@ KEYS_TRAIN = [
     "goal",
 ]
 KEYS_EVAL = ["code", "pet", "song", "fruit", "lamp", "zone"]
-# More named keys for training only: plain nouns, none an eval key or an intent's word (phrases.py).
-KEYS_TRAIN_EXTRA = list(NOUNS)
+
+
+@functools.cache
+def train_keys() -> list[str]:
+    """Training's memory keys: the named ones plus plain nouns (training/data/nouns.txt), none an
+    eval key or an intent's word. Training data only, so the runtime never loads the word lists."""
+    from zynpu.agent.training.phrases import NOUNS
+
+    return KEYS_TRAIN + list(NOUNS)
 
 
 @functools.cache
 def training_frames() -> dict[str, list[str]]:
-    """FRAMES' training frames plus the composed paraphrases of phrases.py (none held out)."""
+    """FRAMES' training frames plus the composed paraphrases of training/phrases.py (none held out)."""
+    from zynpu.agent.training.phrases import train_frames
+
     return train_frames(FRAMES)
 
 
@@ -193,6 +200,7 @@ class Task:
     event: dict[str, Any]
     world: World
     slots: dict[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()  # eval categories this task counts in (its intent when empty)
 
 
 def compact(obj: Any) -> str:
@@ -256,7 +264,7 @@ def make_task(rng: random.Random, split: str, idx: int, intent: str | None = Non
         npu_cycles=rng.randint(0, 99999999),
         time=f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}",
     )
-    keys = KEYS_TRAIN + KEYS_TRAIN_EXTRA if split == "train" else KEYS_EVAL
+    keys = train_keys() if split == "train" else KEYS_EVAL
     for _ in range(rng.randint(0, 3)):
         world.memory[rng.choice(keys + KEYS_TRAIN)] = _word(rng)
     if intent is None and kind < 0.08:
@@ -280,6 +288,8 @@ def make_task(rng: random.Random, split: str, idx: int, intent: str | None = Non
         slots["p"] = rng.randint(1024, 65535)
         slots["t"] = " ".join(_word(rng, 2, 6) for _ in range(rng.randint(1, 3)))
     if split == "train":  # the hand-written frames plus the composed paraphrases (phrases.py)
+        from zynpu.agent.training.phrases import TRAIN_PREFIXES, TRAIN_SUFFIXES
+
         frame = rng.choice(training_frames()[intent])
         if not frame.endswith("}") and rng.random() < 0.2:
             frame += rng.choice(TRAIN_SUFFIXES)

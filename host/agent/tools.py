@@ -134,6 +134,12 @@ def _param(name: str, annotation: Any, default: Any, doc: str) -> Param:
         values = typing.get_args(annotation)
         if not values or not all(isinstance(v, str) for v in values):
             raise TypeError(f"parameter {name!r}: Literal values must be strings")
+        for v in values:  # the grammar spells enums inside a JSON string: printable ASCII, no escapes
+            if not v or any(not (" " <= c <= "~") or c in '"\\' for c in v):
+                raise TypeError(
+                    f"parameter {name!r}: enum value {v!r} must be non-empty printable ASCII "
+                    "without quotes or backslashes"
+                )
         kw |= {"type": "string", "enum": tuple(values), "max_len": max(map(len, values))}
     elif annotation in _SIMPLE:
         kw["type"] = _SIMPLE[annotation]

@@ -7,6 +7,7 @@ Each agent session is one trace: an `invoke_agent` span with `chat` children (on
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import secrets
@@ -41,10 +42,15 @@ class Span:
 class Tracer:
     """Writes finished spans to a JSONL file (append-only; one line per span)."""
 
-    def __init__(self, path: str | os.PathLike | None) -> None:
+    def __init__(
+        self, path: str | os.PathLike | None, keep: int = 1000, max_bytes: int = 8 * 2**20
+    ) -> None:
         self.path = Path(path) if path else None
         self.lock = threading.Lock()
-        self.spans: list[Span] = []  # the spans of this process, newest last
+        # the newest `keep` spans of this process (a long `serve` must not grow without bound)
+        self.spans: collections.deque[Span] = collections.deque(maxlen=keep)
+        self.emitted = 0
+        self.max_bytes = max_bytes  # past this the file rotates to <name>.1 (one old file kept)
         if self.path:
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -65,7 +71,10 @@ class Tracer:
     def _emit(self, s: Span) -> None:
         with self.lock:
             self.spans.append(s)
+            self.emitted += 1
             if self.path:
+                if self.path.exists() and self.path.stat().st_size > self.max_bytes:
+                    self.path.replace(self.path.with_name(self.path.name + ".1"))
                 with self.path.open("a") as f:
                     f.write(s.to_json() + "\n")
 

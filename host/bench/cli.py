@@ -32,7 +32,20 @@ def _radio(args: argparse.Namespace) -> dict[str, Any]:
 def _decode(args: argparse.Namespace) -> dict[str, Any]:
     from .decode import run
 
-    return run(model=args.model, device_name=args.device, tokens=args.tokens, board=args.board)
+    return run(
+        model=args.model,
+        device_name=args.device,
+        tokens=args.tokens,
+        board=args.board,
+        ports=args.ports,
+        policy=args.policy,
+    )
+
+
+def _agent(args: argparse.Namespace) -> dict[str, Any]:
+    from ..agent.bench import run
+
+    return run(device=args.device or "numpy")
 
 
 def _serve(args: argparse.Namespace) -> dict[str, Any]:
@@ -50,6 +63,7 @@ BENCHES: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] =
         "transformer decode on the NPU: tokens/s, cycles and bytes per token, roofline error",
         _decode,
     ),
+    "agent": ("agent under a 500-datagram flood: the other sender's wait, drops, memory, tokens/s", _agent),
     "serve": ("zynpu serve at 1/2/4 clients: time to first token, tokens/s, queue rejections", _serve),
 }
 
@@ -102,6 +116,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--tokens", type=positive_int, default=8, help="decode: tokens to generate")
     bench.add_argument(
         "--board", choices=BOARDS, default="kv260", help="decode: board for the roofline prediction"
+    )
+    bench.add_argument(
+        "--ports", type=positive_int, default=None, help="decode: weight ports (DMA + tile each) to run on"
+    )
+    bench.add_argument(
+        "--policy", default="w8a8", help="decode: weight precision per site (zynpu.model.precision.POLICIES)"
     )
     bench.add_argument("--no-cocotb", action="store_true", help="device: skip the cocotb comparison")
     bench.epilog = "\n".join(f"  {name:8s} {text}" for name, (text, _) in BENCHES.items())

@@ -25,7 +25,7 @@ def run(k: int = 1024, n: int = 1024, repeats: int = 3, cocotb: bool = True) -> 
     rng = np.random.default_rng(0)
     w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
     x = rng.integers(-128, 128, size=(1, k), dtype=np.int8)
-    packed = npu.load_weights(w)
+    packed = npu.pack_weights(w)
     best: tuple[float, float, int, float] | None = None
     for _ in range(repeats):
         cycles0, inside0 = device.cycles, device.time_in_simulator

@@ -1,9 +1,9 @@
 """`zynpu bench tile`: the tile's efficiency measured from RTL simulation.
 
-decode_stream_efficiency: per weight format ("int8", "int4"), weight beats consumed per busy cycle over
-a whole M=1, K=N=1024 job (header, activations, int4 scale beats and drain included).
-decode_weight_bits_per_param: streamed weight bits per parameter (int4: 4 + 8/group for the scales).
-prefill_mac_utilization: useful MACs / (R * L * cycles) for M=R, int8.
+decode_stream_efficiency: weight beats consumed per busy cycle over a whole M=1, K=N=1024 job (header,
+activations and drain included). prefill_mac_utilization: useful MACs / (R * L * cycles) for M=R.
+decode_stream_efficiency_by_ports: the same job split over P weight ports (P tiles, each with its own
+DMA; `zynpu.device.multiport`), weight beats over the summed busy cycles of every port's tile.
 """
 
 from __future__ import annotations
@@ -15,40 +15,29 @@ from typing import Any
 import numpy as np
 
 from ..device import open_device
+from ..device.multiport import open_ports
 from ..npu import Npu
 from ..tile import reference
 
 SYNTH_REPORT = Path("build/synth/report.json")
 
 
-def run(device_name: str = "sim", k: int = 1024, n: int = 1024) -> dict[str, Any]:
+def run(
+    device_name: str = "sim", k: int = 1024, n: int = 1024, ports: tuple[int, ...] = (2, 4)
+) -> dict[str, Any]:
     device = open_device(device_name)  # a cold sim build shows its progress on stderr
     npu = Npu(device)
     rng = np.random.default_rng(0)
     w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
-    packed = npu.load_weights(w)
+    packed = npu.pack_weights(w)
     result: dict[str, Any] = {"device": device.name, "rows": npu.rows, "lanes": npu.lanes, "k": k, "n": n}
 
     x = rng.integers(-128, 128, size=(1, k), dtype=np.int8)
     y = npu.matmul(x, packed)
     assert np.array_equal(y, reference.matmul(x, w)), "decode job result differs from the reference"
     decode = npu.last
-    group = npu.manifest.int4_group
-    w4 = rng.integers(-8, 8, size=(n, k), dtype=np.int8)
-    s4 = rng.integers(0, 256, size=(n, -(-k // group)), dtype=np.uint8)
-    packed4 = npu.load_weights(w4, s4)
-    y = npu.matmul(x, packed4)
-    assert np.array_equal(y, reference.matmul_int4(x, w4, s4, group)), "int4 decode differs from the ref"
-    decode4 = npu.last
-    result["decode_cycles"] = {"int8": decode.cycles, "int4": decode4.cycles}
-    result["decode_stream_efficiency"] = {
-        "int8": decode.active / decode.cycles,
-        "int4": decode4.active / decode4.cycles,
-    }
-    result["decode_weight_bits_per_param"] = {
-        "int8": 8 * packed.nbytes / (n * k),
-        "int4": 8 * packed4.nbytes / (n * k),
-    }
+    result["decode_cycles"] = decode.cycles
+    result["decode_stream_efficiency"] = decode.active / decode.cycles
 
     m = npu.rows
     x = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
@@ -57,9 +46,21 @@ def run(device_name: str = "sim", k: int = 1024, n: int = 1024) -> dict[str, Any
     prefill = npu.last
     result["prefill_cycles"] = prefill.cycles
     result["prefill_mac_utilization"] = m * k * n / (npu.rows * npu.lanes * prefill.cycles)
-    result["cycles"] = decode.cycles + decode4.cycles + prefill.cycles
+    result["cycles"] = decode.cycles + prefill.cycles
+    result["decode_stream_efficiency_by_ports"] = {"1": result["decode_stream_efficiency"]} | {
+        str(p): _port_efficiency(device_name, p, w) for p in ports
+    }
     result.update(_synth_resources())
     return result
+
+
+def _port_efficiency(device_name: str, ports: int, w: np.ndarray) -> float:
+    """Weight beats per busy cycle of an M=1 job over `ports` tiles (each port's columns in parallel)."""
+    npu = Npu(open_ports(device_name, ports))
+    x = np.random.default_rng(1).integers(-128, 128, size=(1, w.shape[1]), dtype=np.int8)
+    y = npu.matmul(x, npu.pack_weights(w))
+    assert np.array_equal(y, reference.matmul(x, w)), f"{ports}-port result differs from the reference"
+    return npu.last.active / npu.last.cycles
 
 
 def _synth_resources() -> dict[str, Any]:

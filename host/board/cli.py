@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from ..overlays.build_overlay import BOARDS  # one list: the boards with an overlays/<board>/board.tcl
+from ..overlays.build_overlay import BOARDS  # one list: the boards of overlays/boards.json
 
 __all__ = ["BOARDS", "register"]
 

@@ -29,6 +29,8 @@ from .remote import Remote, RemoteEnv, sha256_file
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The wheel's sources: the three package folders and the files setup.py/pyproject.toml read.
 PACKAGE_PATHS = ("host", "hw", "overlays", "setup.py", "pyproject.toml", "README.md")
+# Development-only subpackages the board never imports: left out of the wheel (tests/test_layering.py).
+NOT_ON_BOARD = ("host/model/validation/",)
 # A fixed timestamp (zip's epoch, 1980) for every wheel entry: identical sources give identical bytes.
 SOURCE_DATE_EPOCH = "315532800"
 WHEEL_BUILD_TIMEOUT = 300
@@ -99,6 +101,8 @@ def build_wheel(out_dir: Path, root: Path = REPO_ROOT) -> Path:
         key = hashlib.sha256()
         for path in tracked_files(root, PACKAGE_PATHS):
             rel = path.relative_to(root)
+            if rel.as_posix().startswith(NOT_ON_BOARD):
+                continue
             dest = stage / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, dest)

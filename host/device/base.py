@@ -35,11 +35,29 @@ class Buffer(np.ndarray):
 
 
 class DmaChannel(abc.ABC):
-    """One direction of an AXI DMA in simple (non scatter-gather) mode."""
+    """One direction of an AXI DMA in simple (non scatter-gather) mode.
 
-    @abc.abstractmethod
+    `transfer` checks what every backend must refuse (a busy channel, a range outside the buffer) and
+    hands a valid request to `_start`, so a backend implements only the part that differs. The board
+    channel passes `transfer` to pynq, which checks the same things itself.
+    """
+
+    name: str = "DMA"  # MM2S or S2MM, for messages
+
     def transfer(self, buffer: Buffer, start: int = 0, nbytes: int = 0) -> None:
         """Start moving `nbytes` (0: the whole buffer from `start`) from/into `buffer`."""
+        if not self.idle:
+            raise DmaError(f"{self.name} channel is busy: wait for the previous transfer first")
+        size = buffer.nbytes
+        if nbytes == 0:
+            nbytes = size - start
+        if start < 0 or nbytes <= 0 or start + nbytes > size:
+            raise DmaError(f"transfer of {nbytes} bytes at {start} does not fit a {size}-byte buffer")
+        self._start(buffer, start, nbytes)
+
+    def _start(self, buffer: Buffer, start: int, nbytes: int) -> None:
+        """Backend hook: begin moving bytes [start, start + nbytes) of `buffer`, already checked."""
+        raise NotImplementedError(f"{type(self).__name__} overrides transfer() or implements _start()")
 
     @abc.abstractmethod
     def wait(self, timeout: float = 10.0) -> None:

@@ -19,18 +19,11 @@ MASK32 = 0xFFFFFFFF
 class RefChannel(DmaChannel):
     def __init__(self, device: RefDevice, name: str) -> None:
         self._device = device
-        self._name = name
+        self.name = name
         self.armed: tuple[Buffer, int, int] | None = None
         self._transferred = 0
 
-    def transfer(self, buffer: Buffer, start: int = 0, nbytes: int = 0) -> None:
-        if self.armed is not None:
-            raise DmaError(f"{self._name} channel is busy: wait for the previous transfer first")
-        size = buffer.nbytes
-        if nbytes == 0:
-            nbytes = size - start
-        if start < 0 or nbytes <= 0 or start + nbytes > size:
-            raise DmaError(f"transfer of {nbytes} bytes at {start} does not fit a {size}-byte buffer")
+    def _start(self, buffer: Buffer, start: int, nbytes: int) -> None:
         self.armed = (buffer, start, nbytes)
         self._transferred = 0
 
@@ -104,11 +97,7 @@ class RefDevice(Device):
     def read(self, offset: int) -> int:
         man = self.manifest
         values = {
-            "ID": man.id_magic,
-            "VERSION": man.version_word,
-            "CONFIG": man.config_word,
-            "MAX_K": man.max_k,
-            "CONFIG_HASH": man.config_hash32,
+            **man.identity,
             "CONTROL": man.bit("CONTROL", "IRQ_ENABLE") if self._irq_enable else 0,
             "STATUS": (man.bit("STATUS", "DONE") if self._done else 0)
             | self._error << man.field("STATUS", "ERROR")[0],

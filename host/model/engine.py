@@ -5,6 +5,7 @@ The NPU driver (`zynpu.npu.Npu`) implements the same two methods; the model neve
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -13,8 +14,8 @@ import numpy as np
 
 @runtime_checkable
 class MatmulEngine(Protocol):
-    def load_weights(self, w: np.ndarray) -> Any:
-        """w: int8 (N, K). Pack once at load time; return an opaque handle."""
+    def pack_weights(self, w: np.ndarray) -> Any:
+        """w: int8 (N, K). Pack once at load time into the engine's memory; return an opaque handle."""
         ...
 
     def matmul(self, x: np.ndarray, weights: Any) -> np.ndarray:
@@ -22,28 +23,56 @@ class MatmulEngine(Protocol):
         ...
 
 
+@runtime_checkable
+class Int4Engine(MatmulEngine, Protocol):
+    """An engine that also runs the tile's int4 format (zynpu.model.w4a8)."""
+
+    def pack_weights_int4(self, q: np.ndarray, scales: np.ndarray, group: int) -> Any:
+        """q: int4 values in int8 (N, K), scales uint8 (N, ceil(K/group)); matmul then gives
+        sum_g scales[:, g] * (x @ q.T over group g), exact."""
+        ...
+
+
 # Integers up to 2**24 are exact in float32; a K-chunk of 1024 int8*int8 products stays within that, so
 # BLAS sgemm over such a chunk is exact whatever its summation order, and far faster than integer matmul.
 _EXACT_K = 1024
+# int4 weights times their group scale reach |8 * 255| = 2040: 64 products of 128 * 2040 stay below 2**24.
+_EXACT_K_INT4 = 64
+
+
+@dataclass
+class _Dense:
+    """NumpyEngine's handle: the integer weights the products use, as float32 (K, N), and the K chunk."""
+
+    wt: np.ndarray
+    chunk: int
 
 
 class NumpyEngine:
     """Exact int8 x int8 -> int32 matmul on the host CPU (the reference the NPU must match bit for bit)."""
 
-    def load_weights(self, w: np.ndarray) -> Any:
+    def pack_weights(self, w: np.ndarray) -> _Dense:
         _check_int8(w, "w", 2)
-        return np.ascontiguousarray(w.T, dtype=np.float32)  # (K, N), cast once
+        return _Dense(np.ascontiguousarray(w.T, dtype=np.float32), _EXACT_K)  # (K, N), cast once
 
-    def matmul(self, x: np.ndarray, weights: Any) -> np.ndarray:
+    def pack_weights_int4(self, q: np.ndarray, scales: np.ndarray, group: int) -> _Dense:
+        from zynpu.model.w4a8 import effective_weights
+
+        _check_int8(q, "q", 2)
+        wt = np.ascontiguousarray(effective_weights(q, scales, group).T, dtype=np.float32)
+        return _Dense(wt, _EXACT_K_INT4)
+
+    def matmul(self, x: np.ndarray, weights: _Dense) -> np.ndarray:
         _check_int8(x, "x", 2)
-        k = weights.shape[0]
+        wt, chunk = weights.wt, weights.chunk
+        k = wt.shape[0]
         if x.shape[1] != k:
             raise ValueError(f"x has K={x.shape[1]}, weights have K={k}")
         xf = x.astype(np.float32)
-        acc = np.zeros((x.shape[0], weights.shape[1]), dtype=np.int64)
-        for k0 in range(0, k, _EXACT_K):
-            acc += (xf[:, k0 : k0 + _EXACT_K] @ weights[k0 : k0 + _EXACT_K]).astype(np.int64)
-        return acc.astype(np.int32)  # |sum| <= K * 2**14 fits int32 for K < 131072
+        acc = np.zeros((x.shape[0], wt.shape[1]), dtype=np.int64)
+        for k0 in range(0, k, chunk):
+            acc += (xf[:, k0 : k0 + chunk] @ wt[k0 : k0 + chunk]).astype(np.int64)
+        return acc.astype(np.int32)  # no build's K overflows int32 (docs/tile.md)
 
 
 def _check_int8(a: np.ndarray, name: str, ndim: int) -> None:
@@ -56,21 +85,30 @@ class _Handle:
     inner: Any
     n: int
     k: int
+    weight_bytes: int  # streamed per job: int8 N*K, int4 N*(ceil(K/2) + groups)
+    params: int
 
 
 @dataclass
 class EngineStats:
-    """What went through the engine: jobs, and bytes moved (int8 weights + int8 activations in, int32 out)."""
+    """What went through the engine: jobs, bytes moved (weights + int8 activations in, int32 out), and
+    CPU seconds inside the engine's matmul (the rest of a forward is host work between jobs)."""
 
     jobs: int = 0
     weight_bytes: int = 0
     act_in_bytes: int = 0
     act_out_bytes: int = 0
     macs: int = 0
+    params: int = 0
+    engine_s: float = 0.0
 
     @property
     def total_bytes(self) -> int:
         return self.weight_bytes + self.act_in_bytes + self.act_out_bytes
+
+    @property
+    def weight_bits_per_param(self) -> float:
+        return 8 * self.weight_bytes / self.params if self.params else 0.0
 
 
 class MeteredEngine:
@@ -81,19 +119,32 @@ class MeteredEngine:
         self.stats = EngineStats()
         self.packed_bytes = 0
 
-    def load_weights(self, w: np.ndarray) -> _Handle:
+    def pack_weights(self, w: np.ndarray) -> _Handle:
         self.packed_bytes += w.size
-        return _Handle(self.inner.load_weights(w), w.shape[0], w.shape[1])
+        return _Handle(self.inner.pack_weights(w), w.shape[0], w.shape[1], w.size, w.size)
+
+    def pack_weights_int4(self, q: np.ndarray, scales: np.ndarray, group: int) -> _Handle:
+        from zynpu.model.w4a8 import weight_bytes
+
+        if not isinstance(self.inner, Int4Engine):
+            raise TypeError(f"{type(self.inner).__name__} has no int4 weights; choose int8 for every site")
+        nbytes = weight_bytes(q.shape[0], q.shape[1], group)
+        self.packed_bytes += nbytes
+        return _Handle(self.inner.pack_weights_int4(q, scales, group), q.shape[0], q.shape[1], nbytes, q.size)
 
     def matmul(self, x: np.ndarray, weights: _Handle) -> np.ndarray:
         m = x.shape[0]
         s = self.stats
         s.jobs += 1
-        s.weight_bytes += weights.n * weights.k  # weights are streamed from DRAM on every job
+        s.weight_bytes += weights.weight_bytes  # weights are streamed from DRAM on every job
+        s.params += weights.params
         s.act_in_bytes += m * weights.k
         s.act_out_bytes += 4 * m * weights.n
         s.macs += m * weights.n * weights.k
-        return self.inner.matmul(x, weights.inner)
+        start = time.process_time()
+        y = self.inner.matmul(x, weights.inner)
+        s.engine_s += time.process_time() - start
+        return y
 
     def reset(self) -> EngineStats:
         old, self.stats = self.stats, EngineStats()

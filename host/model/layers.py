@@ -87,8 +87,8 @@ def glu(gate: np.ndarray, up: np.ndarray, activation: str) -> np.ndarray:
 class Float32Numerics:
     """The reference arithmetic, every op above in float32: the default numerics of `Transformer`.
 
-    Another numerics (zynpu.model.llamacpp_numerics) overrides the ops where an implementation rounds
-    differently; `matmul_kernel` (None here: x @ w.T) computes a matmul per weight.
+    Another numerics (zynpu.model.validation.llamacpp_numerics) overrides the ops where an
+    implementation rounds differently; `matmul_kernel` (None here: x @ w.T) computes a matmul per weight.
     """
 
     name = "float32"

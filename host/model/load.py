@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -52,8 +53,11 @@ def resolve(ref: str) -> Path:
     return p
 
 
-def load_weights(path: Path) -> tuple[ModelConfig, dict[str, np.ndarray], TextTokenizer]:
-    """Read and validate everything (config, tensors, tokenizer) without building the model."""
+def read_checkpoint(path: Path) -> tuple[ModelConfig, dict[str, np.ndarray], TextTokenizer]:
+    """Read a checkpoint (GGUF file or HF folder): config, float tensors, tokenizer, all validated.
+
+    Nothing is quantized or packed yet: that happens when `Transformer` builds its layers on an engine.
+    """
     if path.is_dir():
         from zynpu.model.hf_load import load_hf
 
@@ -82,25 +86,30 @@ def load(
     engine: MatmulEngine | None = None,
     progress: bool = True,
     smoothing: bool = True,
+    precision: Mapping[str, str] | str | None = None,
     **overrides: object,
 ) -> tuple[Transformer, TextTokenizer]:
     """Load a model for inference; `overrides` change config fields (e.g. max_position) for experiments.
 
     With an engine (W8A8), the weights are first SmoothQuant-scaled (`smooth.smooth_for_w8a8`) unless
     `smoothing=False`; the float32 reference (engine=None) always runs the weights as stored.
+    `precision`: int8/int4 per linear site, a name in zynpu.model.precision.POLICIES or a map.
     """
     from zynpu.progress import stage
 
     with stage(f"loading {ref}: reading the weights", enabled=progress):
-        cfg, weights, tok = load_weights(resolve(str(ref)))
+        cfg, weights, tok = read_checkpoint(resolve(str(ref)))
     if overrides:
         cfg = cfg.replace(**overrides)
+    from zynpu.model.precision import policy
+
+    chosen = policy(precision) if precision is not None else None
     if engine is not None and smoothing:
         from zynpu.model.smooth import smooth_for_w8a8
 
         with stage(f"loading {ref}: SmoothQuant calibration for int8 activations", enabled=progress):
-            weights = smooth_for_w8a8(cfg, weights, tok)
-    return Transformer(cfg, weights, engine, progress=progress), tok
+            weights = smooth_for_w8a8(cfg, weights, tok, chosen)
+    return Transformer(cfg, weights, engine, progress=progress, precision=chosen), tok
 
 
 def _cached_gguf_tokenizer(path: Path, fields: dict) -> TextTokenizer:

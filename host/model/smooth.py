@@ -26,12 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from zynpu.model.config import ModelConfig
+from zynpu.model.sites import LAYER_SITES
 
 # chosen on data/calibration.txt by mean KL(float || W8A8) on Gemma 3 270M:
 # alpha 0.3: 0.032, 0.5: 0.015, 0.7: 0.013, 0.8: 0.014 (none: 0.037)
 DEFAULT_ALPHA = 0.7
 SKIP_FIRST = 1
-SITES = ("qkv", "o", "gate_up", "down")
+SITES = tuple(site.name for site in LAYER_SITES)  # the layer's linear sites (sites.py)
 
 
 @dataclass
@@ -142,6 +143,16 @@ def smooth(
     return out
 
 
+def alphas_for(formats: Mapping[str, str], int4_alpha: float | None = None) -> dict[str, float | None]:
+    """SmoothQuant strength per site for a precision policy: DEFAULT_ALPHA for int8 sites, `int4_alpha`
+    (default none) for int4 sites.
+
+    Smoothing moves activation outliers into weight columns; per-channel int8 absorbs that, but an int4
+    group of 64 columns is then scaled by its few loud ones, which costs the rest their 16 levels.
+    """
+    return {site: (DEFAULT_ALPHA if formats.get(site, "int8") == "int8" else int4_alpha) for site in SITES}
+
+
 def calibration_text() -> str:
     from importlib.resources import files
 
@@ -153,7 +164,9 @@ def calibration_text() -> str:
 CALIBRATION_TOKENS = 256
 
 
-def smooth_for_w8a8(cfg: ModelConfig, weights: Mapping[str, np.ndarray], tok) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
-    """`smooth` with the committed calibration text and DEFAULT_ALPHA: what `load` does for W8A8."""
+def smooth_for_w8a8(  # type: ignore[no-untyped-def]
+    cfg: ModelConfig, weights: Mapping[str, np.ndarray], tok, formats: Mapping[str, str] | None = None
+) -> dict[str, np.ndarray]:
+    """`smooth` with the committed calibration text: what `load` does (int8 sites only, `alphas_for`)."""
     ids = np.array(tok.encode(calibration_text())[:CALIBRATION_TOKENS])
-    return smooth(cfg, weights, ids, DEFAULT_ALPHA)
+    return smooth(cfg, weights, ids, alphas_for(formats or {}))

@@ -11,16 +11,20 @@ from zynpu.model.config import ModelConfig
 from zynpu.model.engine import EngineStats, MatmulEngine, MeteredEngine
 from zynpu.model.kvcache import KVCache
 from zynpu.model.layers import FLOAT32, Float32Numerics
+from zynpu.model.precision import Policy, policy
+from zynpu.model.sites import LAYER_SITES, LM_HEAD, jobs_per_token
+from zynpu.model.w4a8 import int4_group, quantize_weight_int4
 from zynpu.model.w8a8 import dequantize_output, quantize_activation, quantize_weight
 
 Kernel = Callable[..., np.ndarray]  # (x, w rows) -> x @ w.T as an emulated implementation computes it
 
 
 class Linear:
-    """y = x @ W.T (+ b): one engine job in W8A8 mode, a float32 matmul in reference mode.
+    """y = x @ W.T (+ b): one engine job in W8A8/W4A8 mode, a float32 matmul in reference mode.
 
     `kernels` (reference mode): (rows, kernel) per stacked weight, each computing its rows' outputs
     (how an emulated implementation does that matmul); all None: one float32 matmul.
+    `fmt` (engine mode): "int8" (per-channel int8) or "int4" (int4 with group scales, w4a8).
     """
 
     def __init__(
@@ -29,6 +33,7 @@ class Linear:
         bias: np.ndarray | None,
         engine: MatmulEngine | None,
         kernels: Sequence[tuple[int, Kernel | None]] = (),
+        fmt: str = "int8",
     ) -> None:
         self.engine, self.bias, self.out_features = engine, bias, w.shape[0]
         self.parts: list[tuple[int, int, Kernel]] = []  # row range and its kernel
@@ -41,9 +46,13 @@ class Linear:
                 for rows, kernel in kernels:
                     self.parts.append((start, start + rows, kernel))  # type: ignore[arg-type]
                     start += rows
+        elif fmt == "int4":
+            group = int4_group()
+            q, scales, self.scale = quantize_weight_int4(w, group)
+            self.handle = engine.pack_weights_int4(q, scales, group)  # type: ignore[attr-defined]
         else:
             q, self.scale = quantize_weight(w)
-            self.handle = engine.load_weights(q)
+            self.handle = engine.pack_weights(q)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if self.engine is None and not self.parts:
@@ -55,6 +64,18 @@ class Linear:
             y = dequantize_output(self.engine.matmul(xq, self.handle), xs, self.scale)
         return y if self.bias is None else y + self.bias
 
+    def argmax(self, x: np.ndarray) -> int:
+        """argmax of self(x) for one row x (1, K), without dequantizing every output in engine mode.
+
+        The activation scale is one positive number for the row, so only the per-column weight scale
+        matters: argmax(acc * w_scale) picks the same column as the dequantized logits (ties aside).
+        """
+        if self.engine is None or self.bias is not None:
+            return int(np.argmax(self(x)[0]))
+        xq, _ = quantize_activation(x)
+        acc = self.engine.matmul(xq, self.handle)[0]
+        return int(np.argmax(acc * self.scale))
+
 
 class Layer:
     def __init__(
@@ -64,18 +85,16 @@ class Layer:
         p: str,
         engine: MatmulEngine | None,
         num: Float32Numerics = FLOAT32,
+        precision: Policy | None = None,
     ) -> None:
         cat = np.concatenate
-
-        def linear(names: Sequence[str], bias: np.ndarray | None = None) -> Linear:
-            kernels = [(w[p + n].shape[0], num.matmul_kernel(p + n)) for n in names]
-            return Linear(cat([w[p + n] for n in names]), bias, engine, kernels)
-
-        bias = cat([w[p + "bq"], w[p + "bk"], w[p + "bv"]]) if cfg.qkv_bias else None
-        self.qkv = linear(["wq", "wk", "wv"], bias)  # one fused job
-        self.o = linear(["wo"])
-        self.gate_up = linear(["w_gate", "w_up"])  # one fused job
-        self.down = linear(["w_down"])
+        formats = policy(precision or {})
+        biases = {"qkv": cat([w[p + "bq"], w[p + "bk"], w[p + "bv"]]) if cfg.qkv_bias else None}
+        for site in LAYER_SITES:  # one job each: qkv, o, gate_up, down (sites.py)
+            kernels = [(w[p + n].shape[0], num.matmul_kernel(p + n)) for n in site.weights]
+            stacked = cat([w[p + n] for n in site.weights])
+            linear = Linear(stacked, biases.get(site.name), engine, kernels, formats[site.name])
+            setattr(self, site.name, linear)
         self.norms = {
             k: w[p + k]
             for k in ("attn_norm", "ffn_norm", "q_norm", "k_norm", "post_attn_norm", "post_ffn_norm")
@@ -87,7 +106,7 @@ class Transformer:
     """Weights are quantized and packed once here; `forward` streams them through the engine per call.
 
     Without an engine, `numerics` picks the reference arithmetic: float32 (default), or another
-    implementation's rounding, e.g. zynpu.model.llamacpp_numerics to compare with llama.cpp.
+    implementation's rounding, e.g. zynpu.model.validation.llamacpp_numerics to compare with llama.cpp.
     """
 
     def __init__(
@@ -97,15 +116,17 @@ class Transformer:
         engine: MatmulEngine | None = None,
         progress: bool = True,
         numerics: Float32Numerics = FLOAT32,
+        precision: Policy | None = None,
     ) -> None:
         if engine is not None and numerics is not FLOAT32:
             raise ValueError("numerics apply to the reference forward only (engine=None)")
         self.cfg, self.num = cfg, numerics
+        self.precision = policy(precision or {})
         self.engine = MeteredEngine(engine) if engine is not None else None
         self.embed = np.asarray(weights["embed"], dtype=np.float32)
         self.final_norm = weights["final_norm"]
         self.layers = [
-            Layer(cfg, weights, f"layers.{i}.", self.engine, numerics)
+            Layer(cfg, weights, f"layers.{i}.", self.engine, numerics, self.precision)
             for i in tqdm(
                 range(cfg.n_layers),
                 desc="quantize+pack" if engine else "load",
@@ -114,7 +135,8 @@ class Transformer:
             )
         ]
         head = weights["embed"] if cfg.tie_embeddings else weights["lm_head"]
-        self.lm_head = Linear(head, None, self.engine, [(head.shape[0], numerics.matmul_kernel("lm_head"))])
+        head_kernels = [(head.shape[0], numerics.matmul_kernel(LM_HEAD.name))]
+        self.lm_head = Linear(head, None, self.engine, head_kernels, self.precision[LM_HEAD.name])
         rope_tables = numerics.rope_tables
         global_rope = rope_tables(cfg.head_dim, cfg.max_position, cfg.rope_theta, cfg.rope_scale)
         local_rope = (
@@ -133,6 +155,16 @@ class Transformer:
 
         Returns float32 logits (T, V) if all_logits else (V,) for the last token.
         """
+        x = self.hidden(tokens, cache, all_logits)
+        logits = self.lm_head(x)
+        return logits if all_logits else logits[0]
+
+    def next_token(self, tokens: np.ndarray, cache: KVCache) -> int:
+        """Greedy decode step: the arg-max token after `tokens`, without dequantizing the vocabulary."""
+        return self.lm_head.argmax(self.hidden(tokens, cache, False))
+
+    def hidden(self, tokens: np.ndarray, cache: KVCache, all_rows: bool = False) -> np.ndarray:
+        """The final-normed hidden states the LM head reads: (T, D) if all_rows else (1, D)."""
         c, t, num = self.cfg, len(tokens), self.num
         rms_norm = num.rms_norm
         cache.check_room(t)
@@ -165,14 +197,12 @@ class Transformer:
                 m = rms_norm(m, n["post_ffn_norm"], c.rms_eps, c.norm_offset)
             x = x + m
         cache.advance(t)
-        x = rms_norm(x if all_logits else x[-1:], self.final_norm, c.rms_eps, c.norm_offset)
-        logits = self.lm_head(x)
-        return logits if all_logits else logits[0]
+        return rms_norm(x if all_rows else x[-1:], self.final_norm, c.rms_eps, c.norm_offset)
 
     @property
     def jobs_per_token(self) -> int:
-        """Engine jobs per decoded token: QKV, O, gate+up, down per layer, plus the LM head."""
-        return 4 * self.cfg.n_layers + 1
+        """Engine jobs per decoded token: every layer site per layer, plus the LM head (sites.py)."""
+        return jobs_per_token(self.cfg)
 
     def engine_stats(self, reset: bool = False) -> EngineStats:
         if self.engine is None:

@@ -138,6 +138,17 @@ class TileManifest:
         """The value the CONFIG register must read back."""
         return self.rows | self.lanes << 8 | self.stream_bytes << 16 | self.features << 24
 
+    @property
+    def identity(self) -> dict[str, int]:
+        """What the read-only identity registers of this build read: `Npu` checks them, `ref` answers them."""
+        return {
+            "ID": self.id_magic,
+            "VERSION": self.version_word,
+            "CONFIG": self.config_word,
+            "MAX_K": self.max_k,
+            "CONFIG_HASH": self.config_hash32,
+        }
+
 
 def load_manifest(path: str | Path | None = None) -> TileManifest:
     """The manifest at `path`, or the one shipped with the package (the default tile build)."""

@@ -43,7 +43,16 @@ def test_run_then_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 def test_eval_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["agent", "eval", "--json", "--device", "numpy", "--tasks", "3"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["tasks"] == 3 and 0 <= report["task_success"] <= 1 and report["device"] == "numpy"
+    assert (report["tasks"], report["device"], report["suite"], report["model"]) == (
+        3,
+        "numpy",
+        "honest",
+        "model",
+    )
+    assert "per_task" not in report and set(report["baseline"]) == {"name", "task_success", "by_category"}
+    assert report["gap_over_baseline"] == round(
+        report["task_success"] - report["baseline"]["task_success"], 4
+    )
 
 
 def test_demo_on_the_ref_device(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,8 +6,8 @@ import pytest
 
 from zynpu.agent.evaluate import evaluate, judge
 from zynpu.agent.llm import Llm, load_llm
-from zynpu.agent.phrases import HeldOut, held_out
 from zynpu.agent.tasks import FRAMES, expected_action, run_oracle, task_set, training_frames
+from zynpu.agent.training.phrases import HeldOut, held_out
 
 
 def test_held_out_set_uses_other_frames_and_seed() -> None:
@@ -30,14 +30,30 @@ def test_judge_accepts_the_oracle_and_names_the_first_mistake() -> None:
 
 
 def test_eval_report_on_the_host_int8_engine(tiny: Llm) -> None:
-    report = evaluate(tiny, n=10)
-    assert report["tasks"] == 10 and 0.0 <= report["task_success"] <= 1.0
+    """The honest set by default: per-category scores, model and device named, and the keyword
+    baseline on the same tasks; every number is recomputed here from the per-task outcomes."""
+    report = evaluate(tiny, n=10, device="numpy")
+    assert (report["suite"], report["model"], report["device"], report["tasks"]) == (
+        "honest",
+        "model",
+        "numpy",
+        10,
+    )
+    per = report["per_task"]
+    assert report["task_success"] == sum(t["success"] for t in per) / 10
+    for cat, score in report["by_category"].items():
+        mine = [t["success"] for t in per if cat in t["categories"]]
+        assert score == round(sum(mine) / len(mine), 4), cat
+    base = report["baseline"]
+    assert report["gap_over_baseline"] == round(report["task_success"] - base["task_success"], 4)
+    assert set(base["by_category"]) == set(report["by_category"])
     for key in ("steps_per_task", "input_tokens_per_task", "output_tokens_per_task", "seconds_per_task"):
         assert report[key] > 0
     assert report["npu_cycles_per_task"] == 0  # the host engine has no tile counters
-    for t in report["per_task"]:
+    for t in per:
         assert t["success"] == (t["first_error"] is None)
-        assert t["end_reason"] in ("answer", "max_steps", "max_tokens")
+        if t["success"]:
+            assert t["end_reason"] == "answer"  # a trajectory equal to the oracle's ends with its answer
 
 
 # The issue's target for the shipped model: task_success >= 0.9 on the held-out set (docs/agent.md has
@@ -45,8 +61,10 @@ def test_eval_report_on_the_host_int8_engine(tiny: Llm) -> None:
 TARGET = 0.9
 
 
+@pytest.mark.slow
 def test_shipped_model_reaches_the_target_on_the_host_int8_engine(tiny: Llm) -> None:
-    report = evaluate(tiny, n=50)
+    """In-distribution (legacy) set only: a regression check, not the headline number."""
+    report = evaluate(tiny, n=50, suite="legacy")
     assert report["task_success"] >= TARGET, report["success_by_intent"]
 
 
@@ -54,8 +72,8 @@ def test_shipped_model_reaches_the_target_on_the_host_int8_engine(tiny: Llm) -> 
 def test_ref_npu_device_matches_the_host_engine_task_for_task() -> None:
     """The ref device is bit-identical to the RTL simulation (sim) and to the host int8 engine, so the
     eval on it is the sim's eval: same outputs for every task, and NPU cycles counted by the tile."""
-    ref = evaluate(load_llm(None, engine="ref"), n=50)
-    host = evaluate(load_llm(None, engine="numpy"), n=50)
+    ref = evaluate(load_llm(None, engine="ref"), n=50, suite="legacy")
+    host = evaluate(load_llm(None, engine="numpy"), n=50, suite="legacy")
     strip = ("seconds", "npu_cycles")
     assert [{k: v for k, v in t.items() if k not in strip} for t in ref["per_task"]] == [
         {k: v for k, v in t.items() if k not in strip} for t in host["per_task"]
@@ -76,3 +94,17 @@ def test_composed_training_frames_are_not_held_out_phrasings() -> None:
     assert held_out("Tell me the TIME!", eval_frames) and held_out("fetch {k} please", eval_frames)
     assert held_out("tell me {k}", eval_frames) and held_out("what's the clock", eval_frames)
     assert not held_out("tell me the value of {k}", eval_frames)
+
+
+@pytest.mark.slow
+def test_honest_eval_on_the_ref_npu_device_matches_the_host_engine() -> None:
+    """The honest set on the ref device (tile model, counted cycles) gives the host engine's outputs
+    task for task, baseline and per-category scores included."""
+    ref = evaluate(load_llm(None, engine="ref"), n=40, device="ref")
+    host = evaluate(load_llm(None, engine="numpy"), n=40, device="numpy")
+    strip = ("seconds", "npu_cycles")
+    assert [{k: v for k, v in t.items() if k not in strip} for t in ref["per_task"]] == [
+        {k: v for k, v in t.items() if k not in strip} for t in host["per_task"]
+    ]
+    assert ref["by_category"] == host["by_category"] and ref["baseline"] == host["baseline"]
+    assert ref["npu_cycles_per_task"] > 0

@@ -8,6 +8,7 @@ import socket
 
 import pytest
 
+from zynpu.agent.admission import Admission
 from zynpu.agent.hwtools import Backends, RadioOutbox
 from zynpu.agent.llm import Llm
 from zynpu.agent.prompt import CALL, EVENT, RESULT, TinyPrompt, event_json
@@ -73,25 +74,21 @@ def test_injection_datagrams_over_the_radio_stay_within_the_policy(tiny: Llm, tm
             ]
             for text in attacks:
                 attacker.sendto(text.encode(), ("127.0.0.1", sock.port))
-            results = EventLoop(agent, radio, sock).run(max_events=len(attacks), duration=60)
+            n = len(attacks)  # rate limits are tested in test_admission.py; here every datagram runs
+            loop = EventLoop(agent, radio, sock, admission=Admission(burst=n, per_origin=n))
+            results = loop.run(max_events=n, duration=60)
             with pytest.raises(TimeoutError):
                 victim.recvfrom(2048)  # nothing reached the port named inside the datagrams
         finally:
             attacker.close()
             victim.close()
     assert len(results) == len(attacks)
-    allowed_tools = {
-        "reply",
-        "udp_send",
-        "ble_notify",
-        "read_sensor",
-        "npu_status",
-        "memory_set",
-        "memory_get",
-        "time_now",
-    }
+    rule = agent.policy.rule(("udp", me))
     for r in results:
-        assert r.end_reason in ("answer", "max_steps")
-        assert {c["tool"] for c in r.calls} <= allowed_tools
-    for kind, addr, _ in outbox.sent:
-        assert (kind == "udp" and addr == me) or kind == "ble" or (kind == "udp" and addr[0] == "127.0.0.2")
+        # every call the model made was either allowed for a radio sender, or refused and ended the session
+        for i, step in enumerate(r.steps):
+            if "tool" in step.parsed and step.parsed["tool"] not in rule.tools:  # type: ignore[operator]
+                assert r.end_reason == "denied" and i == len(r.steps) - 1
+        assert r.end_reason in ("answer", "denied")
+    # one datagram back to the attacker per event (its answer or the refusal), nothing anywhere else
+    assert [(kind, addr) for kind, addr, _ in outbox.sent] == [("udp", me)] * len(attacks)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from zynpu.agent.llm import Llm
 from zynpu.agent.prompt import event_json, quote
 from zynpu.agent.tasks import run_oracle, task_set
-from zynpu.agent.train import structure_pieces
+from zynpu.agent.training.tiny import structure_pieces
 
 
 def texts_of(tiny: Llm, ids: list[int]) -> list[str]:

@@ -9,7 +9,8 @@ import getpass
 from collections.abc import Iterator
 
 import pytest
-from sshd_server import Sshd, _keygen, free_port, have_openssh, start_sshd, stop
+
+from .sshd_server import Sshd, _keygen, free_port, have_openssh, start_sshd, stop
 
 
 @pytest.fixture(scope="session")

@@ -159,7 +159,7 @@ def image_user(name: str, home: Path, *, nopasswd: bool) -> Iterator[str]:
 
 @contextmanager
 def image_twin(image: str, user: str, root: Path, *, nopasswd: bool) -> Iterator[ImageTwin]:
-    from sshd_server import _keygen, free_port, start_sshd, stop
+    from .sshd_server import _keygen, free_port, start_sshd, stop
 
     missing = requirements()
     if missing:

@@ -17,12 +17,12 @@ import pytest
 
 pytest.importorskip("fabric")
 
-from pynq_image import image_twin
-from test_board_ssh import board
-
 from zynpu.board.junit import summarize
 from zynpu.errors import UserError
 from zynpu.overlays import bitstream as bs
+
+from .pynq_image import image_twin
+from .test_board_ssh import board
 
 pytestmark = pytest.mark.slow  # builds pynq's venv once (minutes), then ~1 min per run
 
@@ -46,9 +46,9 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def twin_bitstream(folder: Path, venv_hwhs: Path) -> Path:
     """kv260/: a .bit header and a real Vivado .hwh carrying the tile's VLNV, with a matching manifest."""
-    from real_pynq import zynpu_hwh
-
     from zynpu.device.bit_header import write_bitfile
+
+    from ..real_pynq import zynpu_hwh
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / bs.HWH_NAME).write_text(zynpu_hwh(bs.host_manifest()["vlnv"], folder=venv_hwhs))

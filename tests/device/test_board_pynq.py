@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from real_pynq import HLS_VLNV, hwh_folder, overlay_files, zynpu_hwh
+
+from ..real_pynq import HLS_VLNV, hwh_folder, overlay_files, zynpu_hwh
 
 pynq = pytest.importorskip("pynq", reason="real pynq not installed (CI installs pynq 3.0.1 on Python 3.10)")
 

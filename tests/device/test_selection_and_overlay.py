@@ -7,11 +7,12 @@ import sys
 
 import numpy as np
 import pytest
-from device_helpers import random_int8
 
 from zynpu.device import open_device
 from zynpu.device.select import device_name
 from zynpu.errors import UserError
+
+from .device_helpers import random_int8
 
 
 def test_environment_chooses_the_device(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -29,7 +30,7 @@ def test_unknown_device_is_a_clear_error() -> None:
 
 def test_pynq_is_imported_only_for_the_board(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     sys.modules.pop("pynq", None)
-    open_device("ref")
+    open_device("ref").close()
     assert "pynq" not in sys.modules
     if importlib.util.find_spec("pynq") is None:
         with pytest.raises(RuntimeError, match="needs pynq"):
@@ -48,9 +49,11 @@ def test_sim_and_ref_agree_on_results_and_counters() -> None:
     x, w = random_int8(rng, (13, 300)), random_int8(rng, (70, 300))
     outputs, stats = [], []
     for name in ("sim", "ref"):
-        npu = Npu(open_device(name, quiet=True) if name == "sim" else open_device(name))
-        outputs.append(npu.matmul(x, npu.load_weights(w)))
-        stats.append((npu.last.jobs, npu.last.cycles, npu.last.active, npu.last.bytes_in, npu.last.bytes_out))
+        with open_device(name, quiet=True) if name == "sim" else open_device(name) as device:
+            npu = Npu(device)
+            outputs.append(npu.matmul(x, npu.load_weights(w)))
+            last = npu.last
+            stats.append((last.jobs, last.cycles, last.active, last.bytes_in, last.bytes_out))
     np.testing.assert_array_equal(outputs[0], outputs[1])
     assert stats[0] == stats[1]
 

@@ -26,11 +26,12 @@ from cocotbext.axi import (
     AxiStreamSink,
     AxiStreamSource,
 )
-from tile_stimulus import ERROR_KINDS, Packet, error_packet, job_packet, random_shape
 
 from zynpu.tile import reference
 from zynpu.tile.manifest import TileManifest, load_manifest
 from zynpu.tile.packing import WEIGHT_FORMATS, check_shape
+
+from .tile_stimulus import ERROR_KINDS, Packet, error_packet, job_packet, random_shape
 
 CLOCK_NS = 10
 

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("amaranth", reason="generates the RTL with Amaranth (pip install .[sim])")
-import tile_sim
 
 from zynpu.hw import manifest as hw_manifest
 from zynpu.hw import spec
+
+from . import tile_sim
 
 # Input bits the design ignores on purpose: registers are word-aligned, so the byte offset of an
 # AXI4-Lite address is not decoded (write strobes carry the byte lanes).

@@ -6,6 +6,7 @@ Amaranth -> Yosys takes seconds and a Verilator build a minute, so both are cach
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import json
 import os
@@ -24,11 +25,38 @@ from zynpu.hw import spec
 REPO = Path(__file__).resolve().parents[2]
 BUILD_ROOT = REPO / "build" / "hw"
 TB_DIR = Path(__file__).resolve().parent
+TESTBENCH = TB_DIR / "tb_tile.py"
 TOP = hw_manifest.TOP_NAME
 TIMESCALE = ("1ns", "1ps")
 # Bump when the build recipe (flags, environment) changes, so cached simulators are rebuilt.
 BUILD_RECIPE = "3"
 WAIVERS = REPO / "hw" / "lint" / "waivers.vlt"
+
+
+def _is_cocotb_test(decorator: ast.expr) -> bool:
+    """`@cocotb.test`, `@cocotb.test()` or `@cocotb.test(...)`."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return (
+        isinstance(target, ast.Attribute)
+        and target.attr == "test"
+        and isinstance(target.value, ast.Name)
+        and target.value.id == "cocotb"
+    )
+
+
+def testbench_tests(source: str | None = None) -> tuple[str, ...]:
+    """The `@cocotb.test` coroutines of the testbench (tb_tile.py unless `source`), in file order.
+
+    Read from the source rather than imported (cocotb runs the testbench inside the simulator), so a test
+    added there runs wherever a caller asks for all of them, without being listed again.
+    """
+    tree = ast.parse(TESTBENCH.read_text() if source is None else source)
+    return tuple(
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef)
+        and any(_is_cocotb_test(d) for d in node.decorator_list)
+    )
 
 
 @dataclass(frozen=True)
@@ -223,14 +251,15 @@ def run(
     test_dir = build_dir / "runs" / f"{name}-{os.getpid()}"
     test_dir.mkdir(parents=True, exist_ok=True)
     results = test_dir / "results.xml"
-    if str(TB_DIR) not in sys.path:
-        sys.path.insert(0, str(TB_DIR))
+    # cocotb imports the testbench as `tests.hw.tb_tile` (the simulator's Python gets this sys.path).
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
     extra = {"ZYNPU_MANIFEST": str(gen.manifest), **(env or {})}
     # The runner exits on failures under pytest; the results file says which.
     with suppress(SystemExit):
         runner.test(
             hdl_toplevel=TOP,
-            test_module="tb_tile",
+            test_module="tests.hw.tb_tile",
             hdl_toplevel_lang="verilog",
             testcase=list(testcases),
             build_dir=build_dir,

@@ -38,13 +38,13 @@ def tiny_paths(tiny_dir: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def loaded(tiny_paths):  # type: ignore[no-untyped-def]
     """family -> (config, weights, tokenizer) of its tiny GGUF model, read once per session."""
-    from zynpu.model.load import load_weights
+    from zynpu.model.load import read_checkpoint
 
     cache: dict = {}
 
     def get(family: str):  # type: ignore[no-untyped-def]
         if family not in cache:
-            cache[family] = load_weights(tiny_paths(family)[0])
+            cache[family] = read_checkpoint(tiny_paths(family)[0])
         return cache[family]
 
     return get

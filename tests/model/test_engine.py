@@ -19,7 +19,7 @@ def test_numpy_engine_is_bit_exact(m: int, n: int, k: int, seed: int) -> None:
     x = rng.integers(-128, 128, (m, k), dtype=np.int8)
     w = rng.integers(-128, 128, (n, k), dtype=np.int8)
     eng = NumpyEngine()
-    assert np.array_equal(eng.matmul(x, eng.load_weights(w)), _ref(x, w))
+    assert np.array_equal(eng.matmul(x, eng.pack_weights(w)), _ref(x, w))
 
 
 def test_worst_case_accumulation_is_exact() -> None:
@@ -29,7 +29,7 @@ def test_worst_case_accumulation_is_exact() -> None:
     w = np.full((2, k), -128, np.int8)
     w[1, ::2] = 127
     eng = NumpyEngine()
-    out = eng.matmul(x, eng.load_weights(w))
+    out = eng.matmul(x, eng.pack_weights(w))
     assert out.dtype == np.int32
     assert np.array_equal(out, _ref(x, w))
 
@@ -37,8 +37,8 @@ def test_worst_case_accumulation_is_exact() -> None:
 def test_rejects_wrong_dtypes() -> None:
     eng = NumpyEngine()
     with pytest.raises(TypeError):
-        eng.load_weights(np.zeros((2, 2), np.float32))
-    h = eng.load_weights(np.zeros((2, 3), np.int8))
+        eng.pack_weights(np.zeros((2, 2), np.float32))
+    h = eng.pack_weights(np.zeros((2, 3), np.int8))
     with pytest.raises(ValueError):
         eng.matmul(np.zeros((1, 4), np.int8), h)
 
@@ -46,7 +46,7 @@ def test_rejects_wrong_dtypes() -> None:
 def test_metered_engine_counts_jobs_and_bytes() -> None:
     eng = MeteredEngine(NumpyEngine())
     assert isinstance(eng, MatmulEngine) and isinstance(NumpyEngine(), MatmulEngine)
-    h = eng.load_weights(np.ones((5, 7), np.int8))
+    h = eng.pack_weights(np.ones((5, 7), np.int8))
     eng.matmul(np.ones((3, 7), np.int8), h)
     s = eng.stats
     assert (s.jobs, s.weight_bytes, s.act_in_bytes, s.act_out_bytes, s.macs) == (1, 35, 21, 60, 105)

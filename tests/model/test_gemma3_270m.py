@@ -16,9 +16,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def gemma():  # type: ignore[no-untyped-def]
-    from zynpu.model.load import load_weights, resolve
+    from zynpu.model.load import read_checkpoint, resolve
 
-    return load_weights(resolve("gemma3-270m"))
+    return read_checkpoint(resolve("gemma3-270m"))
 
 
 def test_config_and_tokenizer(gemma) -> None:

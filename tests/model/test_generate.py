@@ -23,13 +23,17 @@ def test_greedy_matches_recomputing_from_scratch(qwen3) -> None:
         seq.append(token)
 
 
-def test_generator_is_lazy_and_stops(qwen3) -> None:
+def test_generator_is_lazy_and_stops(qwen3, monkeypatch: pytest.MonkeyPatch) -> None:
     model, tok = qwen3
+    forward, calls = model.forward, []
+    monkeypatch.setattr(model, "forward", lambda *a, **k: calls.append(1) or forward(*a, **k))
     gen = generate(model, tok.encode("The"), 50)
+    assert calls == []  # nothing runs until the first token is asked for
     first = next(gen)
-    assert isinstance(first, int)
-    stop_at = list(generate(model, tok.encode("The"), 5))[2]
-    assert list(generate(model, tok.encode("The"), 5, stop=[stop_at]))[-1] == stop_at
+    assert isinstance(first, int) and len(calls) == 1  # the prompt's prefill only
+    full = list(generate(model, tok.encode("The"), 5))
+    stop_at = full[2]
+    assert list(generate(model, tok.encode("The"), 5, stop=[stop_at])) == full[: full.index(stop_at) + 1]
     with pytest.raises(ValueError, match="empty prompt"):
         next(generate(model, [], 3))
 

@@ -10,12 +10,12 @@ import gguf
 import numpy as np
 import pytest
 
-from zynpu.model import llamacpp_kernels as K
-from zynpu.model import llamacpp_numerics as L
 from zynpu.model.gguf_file import GGUFTensor
 from zynpu.model.kquants import quantize_k
 from zynpu.model.layers import FLOAT32, rope_tables
 from zynpu.model.transformer import Transformer
+from zynpu.model.validation import llamacpp_kernels as K
+from zynpu.model.validation import llamacpp_numerics as L
 
 Q = gguf.GGMLQuantizationType
 F32 = np.float32

@@ -11,7 +11,7 @@ import pytest
 from zynpu.model import testmodels
 from zynpu.model.engine import NumpyEngine
 from zynpu.model.errors import ModelLoadError, UnsupportedModelError
-from zynpu.model.load import load, load_weights
+from zynpu.model.load import load, read_checkpoint
 
 TEXT = "The keeper lit the lamp, and the ships came safely home."
 
@@ -19,8 +19,8 @@ TEXT = "The keeper lit the lamp, and the ships came safely home."
 @pytest.mark.parametrize("family", testmodels.FAMILIES)
 def test_gguf_and_safetensors_give_same_logits(family: str, tiny_paths) -> None:
     g, h = tiny_paths(family)
-    cfg_g, _w_g, tok_g = load_weights(g)
-    cfg_h, _w_h, tok_h = load_weights(h)
+    cfg_g, _w_g, tok_g = read_checkpoint(g)
+    cfg_h, _w_h, tok_h = read_checkpoint(h)
     assert cfg_g.family == cfg_h.family == family
     ids = tok_g.encode(TEXT)
     assert ids == tok_h.encode(TEXT) and tok_g.decode(ids) == TEXT
@@ -37,8 +37,8 @@ def test_gguf_and_safetensors_give_same_logits(family: str, tiny_paths) -> None:
 
 def test_llama_gguf_stores_permuted_qk(tiny_paths) -> None:
     g, h = tiny_paths("llama")
-    cfg_g, w_g, _ = load_weights(g)
-    cfg_h, w_h, _ = load_weights(h)
+    cfg_g, w_g, _ = read_checkpoint(g)
+    cfg_h, w_h, _ = read_checkpoint(h)
     assert (cfg_g.rope_style, cfg_h.rope_style) == ("gptj", "neox")
     assert not np.array_equal(w_g["layers.0.wq"], w_h["layers.0.wq"])  # rows really are reordered
     from zynpu.model.weights import permute_for_neox
@@ -50,8 +50,8 @@ def test_llama_gguf_stores_permuted_qk(tiny_paths) -> None:
 def test_gemma_gguf_norms_are_stored_plus_one(tiny_paths) -> None:
     g, h = tiny_paths("gemma3")
     raw = {t.name: np.array(t.data) for t in gguf.GGUFReader(g).tensors}
-    _, w_h, _ = load_weights(h)
-    _, w_g, _ = load_weights(g)
+    _, w_h, _ = read_checkpoint(h)
+    _, w_g, _ = read_checkpoint(g)
     assert np.array_equal(raw["blk.0.attn_norm.weight"], w_h["layers.0.attn_norm"] + 1)
     assert np.array_equal(w_g["layers.0.q_norm"], w_h["layers.0.q_norm"])
 
@@ -68,13 +68,13 @@ def test_truncated_gguf_names_tensor(tiny_paths, tmp_path: Path) -> None:
     bad = tmp_path / "trunc.gguf"
     bad.write_bytes(data[: len(data) - 5000])
     with pytest.raises(ModelLoadError, match=r"tensor 'blk\.1\.\w+\.weight' ends at byte .*truncated"):
-        load_weights(bad)
+        read_checkpoint(bad)
     bad.write_bytes(data[:300])
     with pytest.raises(ModelLoadError, match="header runs past the end of the file"):
-        load_weights(bad)
+        read_checkpoint(bad)
     bad.write_bytes(b"GGUX" + data[4:])
     with pytest.raises(ModelLoadError, match="not a GGUF file"):
-        load_weights(bad)
+        read_checkpoint(bad)
 
 
 def _rewrite_gguf(
@@ -116,23 +116,23 @@ def test_gguf_validation_errors(tiny_paths, tmp_path: Path) -> None:
     g, _ = tiny_paths("qwen3")
     bad = tmp_path / "bad.gguf"
     _rewrite_gguf(g, bad)  # a faithful copy loads
-    load_weights(bad)
+    read_checkpoint(bad)
     _rewrite_gguf(g, bad, arch="mamba")
     with pytest.raises(UnsupportedModelError, match="unsupported architecture 'mamba'"):
-        load_weights(bad)
+        read_checkpoint(bad)
     _rewrite_gguf(g, bad, drop="blk.1.attn_k_norm.weight")
     with pytest.raises(ModelLoadError, match=r"missing tensor for layers\.1\.k_norm"):
-        load_weights(bad)
+        read_checkpoint(bad)
     _rewrite_gguf(g, bad, reshape="blk.0.attn_v.weight")
     with pytest.raises(
         ModelLoadError, match=r"'blk\.0\.attn_v\.weight' has shape \(63, 256\), config implies"
     ):
-        load_weights(bad)
+        read_checkpoint(bad)
     _rewrite_gguf(g, bad, retype="blk.0.ffn_up.weight")
     with pytest.raises(
         UnsupportedModelError, match=r"'blk\.0\.ffn_up\.weight': unsupported tensor type Q2_K"
     ):
-        load_weights(bad)
+        read_checkpoint(bad)
 
 
 def test_hf_validation_errors(tiny_paths, tmp_path: Path) -> None:
@@ -143,23 +143,23 @@ def test_hf_validation_errors(tiny_paths, tmp_path: Path) -> None:
     data = st.read_bytes()
     st.write_bytes(data[:-100])
     with pytest.raises(ModelLoadError, match=r"tensor 'model\.[\w.]+' ends at byte .*truncated"):
-        load_weights(bad)
+        read_checkpoint(bad)
     st.write_bytes(data)
     cfg = json.loads((bad / "config.json").read_text())
     (bad / "config.json").write_text(json.dumps({**cfg, "intermediate_size": 384}))
     with pytest.raises(ModelLoadError, match=r"'model\.layers\.0\.mlp\.\w+_proj\.weight' has shape"):
-        load_weights(bad)
+        read_checkpoint(bad)
     (bad / "config.json").write_text(json.dumps({**cfg, "model_type": "mamba"}))
     with pytest.raises(UnsupportedModelError, match="unsupported model_type 'mamba'"):
-        load_weights(bad)
+        read_checkpoint(bad)
     (bad / "config.json").write_text(json.dumps({**cfg, "final_logit_softcapping": 30.0}))
     with pytest.raises(UnsupportedModelError, match="final_logit_softcapping"):
-        load_weights(bad)
+        read_checkpoint(bad)
 
 
 def test_spm_tokenizer_byte_fallback_and_user_pieces(tiny_paths) -> None:
     g, _ = tiny_paths("gemma3")
-    _, _, tok = load_weights(g)
+    _, _, tok = read_checkpoint(g)
     text = "Ω keeper\n\nlamp"
     ids = tok.encode(text, add_bos=False)
     pieces = [tok.tok.id_to_token(i) for i in ids]

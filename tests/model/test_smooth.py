@@ -5,7 +5,7 @@ import pytest
 
 from zynpu.model import smooth as S
 from zynpu.model.engine import NumpyEngine
-from zynpu.model.load import load, load_weights
+from zynpu.model.load import load, read_checkpoint
 from zynpu.model.transformer import Transformer
 
 IDS = np.array([5, 40, 17, 99, 3, 250, 61, 8, 120, 33, 7, 42, 11, 200, 64, 9])
@@ -56,7 +56,7 @@ def test_smoothing_absorbs_an_activation_outlier_channel(family: str, loaded) ->
 
 def test_load_smooths_only_the_w8a8_model_and_keeps_jobs(tiny_paths) -> None:
     path = tiny_paths("gemma3")[0]
-    cfg, w, _ = load_weights(path)
+    cfg, w, _ = read_checkpoint(path)
     model, _ = load(path, engine=NumpyEngine(), progress=False)
     raw, _ = load(path, engine=NumpyEngine(), progress=False, smoothing=False)
     flt, _ = load(path, engine=None, progress=False)

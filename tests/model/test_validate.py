@@ -5,7 +5,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from zynpu.model.validate import noise_aware_agreement
+from zynpu.model.validation.validate import noise_aware_agreement
 
 
 def test_near_ties_within_reference_noise_are_excluded_and_nothing_else() -> None:
@@ -41,7 +41,7 @@ def test_gemma3_270m_agrees_with_llama_cpp(capsys: pytest.CaptureFixture[str]) -
     positions (it is bit-exact where the kernels are modelled: all of Gemma 3 270M's matmuls)."""
     import json
 
-    from zynpu.model.validate import main
+    from zynpu.model.validation.validate import main
 
     assert main(["--model", "gemma3-270m"]) == 0
     r = json.loads(capsys.readouterr().out)
@@ -65,7 +65,7 @@ def test_gelu_table_is_llama_cpps() -> None:
 
     import llama_cpp
 
-    from zynpu.model.llamacpp_numerics import gelu_table
+    from zynpu.model.validation.llamacpp_numerics import gelu_table
 
     found = sorted((Path(llama_cpp.__file__).parent / "lib").glob("libggml-cpu.*"))
     if not found:

@@ -66,7 +66,7 @@ proc assign_bd_address {args} { rec addr {*}$args }
 
 def run_design(tmp_path: Path, board: str) -> list[list[str]]:
     params = flow.write_params(
-        tmp_path / "zynpu_params.tcl", HW, {"board_file": OVERLAYS / board / "board.tcl"}
+        tmp_path / "zynpu_params.tcl", HW, {"board_file": flow.write_board_tcl(tmp_path / "board.tcl", board)}
     )
     script = tmp_path / "run.tcl"
     catalogue = CATALOGUES[flow.read_board(board)["vivado"]]
@@ -181,11 +181,25 @@ def test_block_design_matches_the_manifest(tmp_path: Path, board: str) -> None:
     assert f"tile/{ports['reset']}" in reset and "dma/axi_resetn" in reset
     assert [f"tile/{ports['interrupt']}", "irq_concat/In2"] in nets
     # Interrupts reach the PS through an AXI interrupt controller (pynq only sees those).
+    weight_ports = int(board_values.get("weight_ports", 1))
+    mi_intc = f"ctrl_interconnect/M{2 * weight_ports:02d}_AXI"
     assert ["irq_concat/dout", "intc/intr"] in nets and ["intc/irq", "ps/pl_ps_irq0"] in nets
     assert not any(n[-1] == "ps/pl_ps_irq0" and n[0] != "intc/irq" for n in nets)
-    assert ("ctrl_interconnect/M02_AXI", "intc/s_axi") in intf
+    assert (mi_intc, "intc/s_axi") in intf
     assert "intc/s_axi_aclk" in clock and "intc/s_axi_aresetn" in reset
-    assert props(calls, "irq_concat")["CONFIG.NUM_PORTS"] == "3"
+    assert props(calls, "irq_concat")["CONFIG.NUM_PORTS"] == str(3 * weight_ports)
+    assert props(calls, "ctrl_interconnect")["CONFIG.NUM_MI"] == str(2 * weight_ports + 1)
+    for p in range(1, weight_ports):  # every further weight port: its own DMA, HP port and tile
+        assert cells[f"tile{p}"] == ("module", HW["name"]) and f"dma{p}" in cells
+        assert ps[f"CONFIG.PSU__USE__S_AXI_GP{hp + p + 2}"] == "1"
+        assert ps[f"CONFIG.PSU__SAXIGP{hp + p + 2}__DATA_WIDTH"] == bits
+        assert (f"data_interconnect{p}/M00_AXI", f"ps/S_AXI_HP{hp + p}_FPD") in intf
+        assert (f"dma{p}/M_AXIS_MM2S", f"tile{p}/{ports['axis_in']['prefix']}") in intf
+        assert (f"ctrl_interconnect/M{2 * p + 1:02d}_AXI", f"tile{p}/{ports['axi_lite']['prefix']}") in intf
+        assert f"tile{p}/{ports['clock']}" in clock and f"ps/saxihp{hp + p}_fpd_aclk" in clock
+        assert f"tile{p}/{ports['reset']}" in reset
+        assert [f"tile{p}/{ports['interrupt']}", f"irq_concat/In{3 * p + 2}"] in nets
+        assert any(c[0] == "addr" and c[-1] == f"tile{p}/{ports['axi_lite']['prefix']}/reg0" for c in calls)
     assert props(calls, f"tile/{ports['clock']}")["CONFIG.ASSOCIATED_BUSIF"] == "s_axis:m_axis:s_axi"
 
     # Every tile pin the design touches is a manifest port or interface.
@@ -195,7 +209,7 @@ def test_block_design_matches_the_manifest(tmp_path: Path, board: str) -> None:
         ports["interrupt"],
         *(ports[k]["prefix"] for k in ("axis_in", "axis_out", "axi_lite")),
     }
-    used = {word.split("/")[1] for call in calls for word in call if word.startswith("tile/")}
+    used = {word.split("/")[1] for call in calls for word in call if re.match(r"tile\d*/", word)}
     assert used <= names | {f"{ports['axi_lite']['prefix']}"}, used - names
 
     addr = next(c for c in calls if c[0] == "addr" and len(c) > 1)
@@ -206,9 +220,9 @@ def test_block_design_matches_the_manifest(tmp_path: Path, board: str) -> None:
 
 
 def test_build_tcl_stops_on_a_wrong_vivado_version(tmp_path: Path) -> None:
-    params = flow.write_params(
-        tmp_path / "p.tcl", HW, {"board_file": OVERLAYS / "zcu104" / "board.tcl", "allow_version_mismatch": 0}
-    )
+    board_file = flow.write_board_tcl(tmp_path / "b.tcl", "zcu104")
+    flow_values = {"board_file": board_file, "allow_version_mismatch": 0}
+    params = flow.write_params(tmp_path / "p.tcl", HW, flow_values)
     script = tmp_path / "run.tcl"
     script.write_text(
         STUBS + "proc version {args} { return 2022.1 }\nproc create_project {args} { rec project {*}$args }\n"
@@ -249,7 +263,8 @@ def test_build_tcl_registers_the_board_store_and_takes_the_handoff_hwh(tmp_path:
     (impl / "zynpu_wrapper.bit").write_bytes(b"bit")
     params = flow.write_params(
         tmp_path / "p.tcl", HW,
-        {"board_file": OVERLAYS / "kv260" / "board.tcl", "allow_version_mismatch": 0, "project_dir": project,
+        {"board_file": flow.write_board_tcl(tmp_path / "board.tcl", "kv260"), "allow_version_mismatch": 0,
+         "project_dir": project,
          "out_dir": out, "report_dir": tmp_path / "reports", "verilog": tmp_path / "tile.v", "jobs": 2},
     )  # fmt: skip
     answers = r"""

@@ -17,6 +17,13 @@ from .build import ensure_library
 
 REGISTER_TIMEOUT_CYCLES = 1000
 RUN_CHUNK_CYCLES = 1 << 20  # cycles per call into C++ between deadline checks
+RESET_HOLD_CYCLES = 4  # clocks aresetn is held low by zsim_reset
+# The harness's channel numbers and zsim_channel's state bits (harness.cpp).
+MM2S, S2MM = 0, 1
+CHANNEL_NAMES = {MM2S: "MM2S", S2MM: "S2MM"}
+CHANNEL_ACTIVE = 1 << 0
+CHANNEL_OVERFLOW = 1 << 1  # S2MM: the packet was longer than the buffer
+ALL_BYTES = 0xF  # AXI4-Lite WSTRB: write every byte of the 32-bit register
 
 
 def _bind(library: ctypes.CDLL) -> ctypes.CDLL:
@@ -46,32 +53,22 @@ def _bind(library: ctypes.CDLL) -> ctypes.CDLL:
 class SimChannel(DmaChannel):
     def __init__(self, device: SimDevice, which: int) -> None:
         self._device = device
-        self._which = which  # 0: MM2S (send), 1: S2MM (recv)
+        self._which = which  # MM2S (send) or S2MM (recv)
+        self.name = CHANNEL_NAMES[which]
         self._buffer: Buffer | None = None  # kept alive while C++ holds its pointer
 
-    def transfer(self, buffer: Buffer, start: int = 0, nbytes: int = 0) -> None:
-        if not self.idle:
-            raise DmaError(f"{self._name} channel is busy: wait for the previous transfer first")
-        view = buffer.view(np.uint8).reshape(-1)
-        if nbytes == 0:
-            nbytes = view.size - start
-        if start < 0 or nbytes <= 0 or start + nbytes > view.size:
-            raise DmaError(f"transfer of {nbytes} bytes at {start} does not fit a {view.size}-byte buffer")
-        pointer = view.ctypes.data + start
+    def _start(self, buffer: Buffer, start: int, nbytes: int) -> None:
+        pointer = buffer.view(np.uint8).reshape(-1).ctypes.data + start
         if pointer % self._device.manifest.stream_bytes:
             raise DmaError(
-                f"{self._name} address is not aligned to the {self._device.manifest.stream_bytes}-byte beat"
+                f"{self.name} address is not aligned to the {self._device.manifest.stream_bytes}-byte beat"
             )
         self._buffer = buffer
         lib, sim = self._device._lib, self._device._sim
-        if self._which == 0:
+        if self._which == MM2S:
             lib.zsim_mm2s_start(sim, pointer, nbytes)
         else:
             lib.zsim_s2mm_start(sim, pointer, nbytes)
-
-    @property
-    def _name(self) -> str:
-        return "MM2S" if self._which == 0 else "S2MM"
 
     def _state(self) -> tuple[int, int]:
         moved = ctypes.c_uint64()
@@ -80,7 +77,7 @@ class SimChannel(DmaChannel):
 
     @property
     def idle(self) -> bool:
-        return not self._state()[0] & 1
+        return not self._state()[0] & CHANNEL_ACTIVE
 
     @property
     def transferred(self) -> int:
@@ -91,7 +88,7 @@ class SimChannel(DmaChannel):
         # or busy host keeps moving bytes and is not a hang; a stalled tile moves none and times out.
         deadline = time.monotonic() + timeout
         lib, sim = self._device._lib, self._device._sim
-        mask = 1 << self._which
+        mask = 1 << self._which  # zsim_run's wait mask: run until this channel is idle
         moved = self.transferred
         while not self.idle:
             start = time.perf_counter()
@@ -101,13 +98,13 @@ class SimChannel(DmaChannel):
                 moved, deadline = self.transferred, time.monotonic() + timeout
             if not self.idle and time.monotonic() > deadline:
                 raise DmaError(
-                    f"{self._name} transfer made no progress for {timeout:.1f} s "
+                    f"{self.name} transfer made no progress for {timeout:.1f} s "
                     f"({self.transferred} bytes moved, {self._device.cycles} cycles simulated)"
                 )
         flags, moved = self._state()
         self._buffer = None
-        if flags & 2:
-            raise DmaError(f"{self._name}: the tile sent a packet longer than the {moved}-byte buffer")
+        if flags & CHANNEL_OVERFLOW:
+            raise DmaError(f"{self.name}: the tile sent a packet longer than the {moved}-byte buffer")
 
     def reset(self) -> None:
         self._device._lib.zsim_stop(self._device._sim, self._which)
@@ -123,11 +120,11 @@ class SimDevice(Device):
         if self._lib.zsim_lanes() != self.manifest.lanes:
             raise RuntimeError("simulator library was built for another lane count")
         self._sim = self._lib.zsim_create()
-        self._lib.zsim_reset(self._sim, 4)
+        self._lib.zsim_reset(self._sim, RESET_HOLD_CYCLES)
         self._memory = HostMemory(self)
         self.time_in_simulator = 0.0  # wall seconds spent inside the C++ simulator
-        self.send = SimChannel(self, 0)
-        self.recv = SimChannel(self, 1)
+        self.send = SimChannel(self, MM2S)
+        self.recv = SimChannel(self, S2MM)
 
     def allocate(self, shape: int | tuple[int, ...], dtype: np.dtype | type = np.uint8) -> Buffer:
         return self._memory.allocate(shape, dtype)
@@ -143,7 +140,9 @@ class SimDevice(Device):
 
     def write(self, offset: int, value: int) -> None:
         start = time.perf_counter()
-        resp = self._lib.zsim_reg_write(self._sim, offset, value & 0xFFFFFFFF, 0xF, REGISTER_TIMEOUT_CYCLES)
+        resp = self._lib.zsim_reg_write(
+            self._sim, offset, value & 0xFFFFFFFF, ALL_BYTES, REGISTER_TIMEOUT_CYCLES
+        )
         self.time_in_simulator += time.perf_counter() - start
         if resp:
             raise RegisterError(f"write of offset 0x{offset:03X} answered {_resp_name(resp)}")
@@ -158,7 +157,7 @@ class SimDevice(Device):
 
     def hard_reset(self) -> None:
         """Pulse aresetn, as a PL reset from the PS would."""
-        self._lib.zsim_reset(self._sim, 4)
+        self._lib.zsim_reset(self._sim, RESET_HOLD_CYCLES)
 
     def close(self) -> None:
         if getattr(self, "_sim", None):

@@ -1,6 +1,6 @@
 """Validate the reference forward against llama.cpp (llama-cpp-python) on the same GGUF file.
 
-    python -m zynpu.model.validate [--model gemma3-270m] [--tokens 256] [--min-agreement 0.99]
+    python -m zynpu.model.validation.validate [--model gemma3-270m] [--tokens 256] [--min-agreement 0.99]
 
 Both sides run the committed sample text tokenized by llama.cpp (this package's tokenizer is compared
 too); the check is top-1 next-token agreement at every position.
@@ -116,10 +116,10 @@ def compare(mine: np.ndarray, ref: np.ndarray) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     from zynpu.model.evaluate import all_logits
-    from zynpu.model.llamacpp_numerics import for_gguf
-    from zynpu.model.load import load_weights, resolve
+    from zynpu.model.load import read_checkpoint, resolve
     from zynpu.model.testmodels import sample_text
     from zynpu.model.transformer import Transformer
+    from zynpu.model.validation.llamacpp_numerics import for_gguf
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="gemma3-270m")
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         print("llama.cpp validation needs a GGUF file", file=sys.stderr)
         return 2
     text = sample_text()
-    cfg, weights, tok = load_weights(path)
+    cfg, weights, tok = read_checkpoint(path)
     ref_ids = llama_cpp_tokenize(str(path), text)
     ours = tok.encode(text)
     ids = ref_ids[: args.tokens]

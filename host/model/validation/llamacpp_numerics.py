@@ -31,9 +31,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from zynpu.model import llamacpp_kernels as K
 from zynpu.model.gguf_file import GGUFTensor
 from zynpu.model.layers import Float32Numerics, visible_keys
+from zynpu.model.validation import llamacpp_kernels as K
 
 quantize_q8_0 = K.quantize_q8_0
 quantize_q8_k = K.quantize_q8_k

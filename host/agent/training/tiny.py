@@ -1,4 +1,4 @@
-"""Train the shipped tool-calling model: `python -m zynpu.agent.train [--out DIR] [--seed 0]`.
+"""Train the shipped tool-calling model: `python -m zynpu.agent.training.tiny [--out DIR] [--seed 0]`.
 
 PyTorch CPU, training only (the runtime never imports torch; install it with the `train` extra).
 A Llama-family decoder (tied embeddings) small enough to ship in the repository, trained on the
@@ -25,7 +25,7 @@ import numpy as np
 from zynpu.agent.prompt import SPECIALS, TinyPrompt
 from zynpu.agent.tasks import run_oracle, task_set
 
-MODEL_DIR = Path(__file__).parent / "model"
+MODEL_DIR = Path(__file__).parents[1] / "model"  # the shipped folder, host/agent/model
 ARCH = {
     "hidden_size": 128,
     "intermediate_size": 384,
@@ -246,7 +246,8 @@ def batches(lengths: list[int], batch: int, rng: random.Random) -> list[list[int
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m zynpu.agent.train", description=__doc__.splitlines()[0])
+    prog = "python -m zynpu.agent.training.tiny"
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=MODEL_DIR)
     ap.add_argument("--seed", type=int, default=0, help="data and init seed (default 0)")
     ap.add_argument("--tasks", type=int, default=80000, help="training tasks (default 80000)")
@@ -349,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     elapsed = time.time() - t0
     cmd = (
-        f"python -m zynpu.agent.train --seed {args.seed} --tasks {args.tasks} --steps {args.steps} "
+        f"python -m zynpu.agent.training.tiny --seed {args.seed} --tasks {args.tasks} --steps {args.steps} "
         f"--batch {args.batch} --lr {args.lr} --layers {args.layers} --hidden {args.hidden} "
         f"--ffn {args.ffn} --heads {args.heads} --kv-heads {args.kv_heads} "
         f"--decision-weight {args.decision_weight} --threads {args.threads}"

@@ -1,4 +1,8 @@
-"""`zynpu hw`: export the tile's manifest and Verilog."""
+"""`zynpu hw`: export the tile's manifest and Verilog.
+
+The command line lives on the host side so that `zynpu.hw` imports nothing from the rest of `zynpu`
+(tests/test_layering.py): the RTL package stays usable on its own.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import spec
+from zynpu.errors import UserError
+from zynpu.hw import spec
 
 
 def _config(args: argparse.Namespace) -> spec.TileConfig:
     try:
         return spec.TileConfig(rows=args.rows, lanes=args.lanes, max_k=args.max_k)
     except ValueError as error:
-        from zynpu.errors import UserError
-
         raise UserError(str(error)) from error
 
 
@@ -26,7 +29,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    from .manifest import DEFAULT_MANIFEST_PATH, manifest_text
+    from zynpu.hw.manifest import DEFAULT_MANIFEST_PATH, manifest_text
 
     text = manifest_text(_config(args))
     if args.check:
@@ -46,7 +49,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
 
 def cmd_verilog(args: argparse.Namespace) -> int:
-    from .export import verilog_text
+    from zynpu.hw.export import verilog_text
 
     text = verilog_text(_config(args))
     if args.output:

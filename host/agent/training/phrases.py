@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from pathlib import Path
 
 # Politeness prefixes make_task puts in front of a request (both splits) and extra ones for training.
 PREFIXES = ("hey ", "hi, ", "ok ", "yo ", "agent: ", "please ")
@@ -18,23 +19,7 @@ TRAIN_PREFIXES = (*PREFIXES, "hello ", "hey agent, ", "pls ", "quick: ", "can yo
 # Plain nouns for training: memory keys ("get {noun}") and objects of out-of-scope requests ("cook
 # the {noun}"), so that the verb, not the noun, tells a lookup from a request the agent cannot do.
 # None is an eval memory key or a word of an intent (temperature, power, npu, time, port...).
-NOUNS = tuple(
-    """
-    name phone email car dog cat book food team user host ssid token label day task light gate desk tag
-    bike home work bird boat bread chair cloud coin cup dream field fish flag floor forest friend
-    garden gift glass grass hat horse house ice island jacket juice kite lake leaf letter lion map milk
-    moon mountain mouse nest ocean orange paper park pencil piano pillow plane plate pocket queen
-    rabbit rain river road rock roof rose salt sand school sea seed sheep shirt shoe sky snow sock soup
-    star stone street sugar sun table tiger tooth tower town toy train tree truck umbrella village wall
-    watch water whale wheel window wind wolf wood yard apple banana bottle bucket candle carpet castle
-    cheese circle corner cotton crown desert diamond dinner dollar engine farm feather finger flower
-    garage ghost guitar hammer heart honey jungle kitchen knife ladder lemon magnet market mirror
-    monkey needle onion owl palace parrot pepper planet pumpkin puzzle ribbon robot rocket ruler saddle
-    scarf shadow shell ship soap spoon square stamp station sword teacher ticket tomato towel uniform
-    vase violin wallet wire zebra budget backup config secret serial profile region device account
-    server router mood
-    """.split()  # noqa: SIM905
-)
+NOUNS = tuple((Path(__file__).parent / "data" / "nouns.txt").read_text().split())
 # Suffixes only for frames that do not end in a slot (a suffix after {v} would belong to the value).
 TRAIN_SUFFIXES = (" please", " thanks", "?", "!", " now", " pls", " asap")
 

@@ -1,0 +1,1 @@
+"""Training-only code (needs torch, the `train` extra). The runtime and the board never import it."""

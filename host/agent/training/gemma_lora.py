@@ -1,0 +1,153 @@
+"""Train zynpu's LoRA adapter for Gemma 3 270M: `python -m zynpu.agent.training.gemma_lora`.
+
+Data: the oracle's trajectories on the training task generator (`tasks.task_set("train", ...)`: the
+hand-written training frames, the composed paraphrases and training memory keys; never the eval
+file), rendered by the very prompt class the runtime uses (`fewshot.GemmaTunedPrompt`), loss on the
+tokens the model writes. Model: the GGUF's dequantized weights through `torch_forward.LoraModel`,
+LoRA (rank r) on q, k, v, o, gate, up and down of every layer. Output: adapter.npz (float16) and
+adapter.json with the training record. CPU or CUDA; seeded data, init and batch order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from zynpu.agent.training.torch_forward import TARGETS, LoraModel
+
+
+def build_examples(tok: Any, n: int, seed: int) -> list[tuple[list[int], list[int]]]:
+    """(token ids, 1 where the model writes) for n training trajectories."""
+    from zynpu.agent.fewshot import GemmaTunedPrompt
+    from zynpu.agent.tasks import run_oracle, task_set
+
+    fmt = GemmaTunedPrompt(tok)
+    out = []
+    for task in task_set("train", n, seed):
+        ids = fmt.start(task.event)
+        mask = [0] * len(ids)
+        for text, result in run_oracle(task):
+            w = fmt.written(text)
+            ids, mask = ids + w, mask + [1] * len(w)
+            if result is not None:
+                r = fmt.result(result)
+                ids, mask = ids + r, mask + [0] * len(r)
+        out.append((ids, mask))
+    return out
+
+
+def batches(examples: list[tuple[list[int], list[int]]], batch: int, steps: int, seed: int, pad: int):  # type: ignore[no-untyped-def]
+    """Length-bucketed random batches, padded to their longest example."""
+    rng = random.Random(seed)
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i][0]))
+    chunks = [order[i : i + batch] for i in range(0, len(order), batch)]
+    for _ in range(steps):
+        idx = rng.choice(chunks)
+        t = max(len(examples[i][0]) for i in idx)
+        ids = torch.full((len(idx), t), pad, dtype=torch.long)
+        mask = torch.zeros((len(idx), t), dtype=torch.bool)
+        for r, i in enumerate(idx):
+            e, m = examples[i]
+            ids[r, : len(e)] = torch.tensor(e)
+            mask[r, : len(m)] = torch.tensor(m, dtype=torch.bool)
+        yield ids, mask
+
+
+def train(args: argparse.Namespace) -> dict[str, Any]:
+    from zynpu.model.load import read_checkpoint, resolve
+
+    torch.manual_seed(args.seed)
+    dev = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
+    t0 = time.time()
+    cfg, weights, tok = read_checkpoint(resolve(args.base))
+    examples = build_examples(tok, args.tasks, args.seed)
+    t_data = time.time() - t0
+    model = LoraModel(
+        cfg, weights, args.rank, args.alpha, max_len=max(len(e) for e, _ in examples) + 1, seed=args.seed
+    ).to(dev)
+    opt = torch.optim.AdamW(model.lora.parameters(), lr=args.lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / 50) * max(0.05, 1 - s / args.steps)
+    )
+    pad = cfg.eos_token_ids[0] if cfg.eos_token_ids else 0
+    ema, log = None, []
+    dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
+    t1 = time.time()
+    for step, (ids, mask) in enumerate(batches(examples, args.batch, args.steps, args.seed, pad)):
+        ids, mask = ids.to(dev), mask.to(dev)
+        with torch.autocast(dev.type, dtype=dtype, enabled=dev.type == "cuda"):
+            hidden = model(ids)
+            sel = mask[:, 1:]  # predict token t+1 from position t where t+1 is written by the model
+            logits = model.logits(hidden[:, :-1][sel])
+        loss = F.cross_entropy(logits.float(), ids[:, 1:][sel])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.lora.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
+        if step % args.log_every == 0 or step == args.steps - 1:
+            log.append({"step": step, "loss": round(loss.item(), 5), "ema": round(ema, 5)})
+            print(json.dumps(log[-1]), flush=True)
+    t_train = time.time() - t1
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(out / "adapter.npz", **model.adapter())
+    record = {
+        "base": args.base,
+        "rank": args.rank,
+        "alpha": args.alpha,
+        "targets": list(TARGETS),
+        "prompt": "fewshot.GemmaTunedPrompt",
+        "training": {
+            "command": "python -m zynpu.agent.training.gemma_lora " + " ".join(args.argv),
+            "seed": args.seed,
+            "tasks": args.tasks,
+            "written_tokens": int(sum(sum(m) for _, m in examples)),
+            "tokens": int(sum(len(e) for e, _ in examples)),
+            "steps": args.steps,
+            "batch": args.batch,
+            "lr": args.lr,
+            "final_loss_ema": round(ema or 0.0, 5),
+            "loss_log": log,
+            "data_seconds": round(t_data, 1),
+            "train_seconds": round(t_train, 1),
+            "device": torch.cuda.get_device_name(0) if dev.type == "cuda" else platform.processor() or "cpu",
+            "torch": torch.__version__,
+        },
+    }
+    (out / "adapter.json").write_text(json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def main(argv: list[str] | None = None) -> None:
+    import sys
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--base", default="gemma3-270m", help="model reference (zynpu.model.load.resolve)")
+    p.add_argument("--out", default=str(Path(__file__).parents[1] / "adapter"))
+    p.add_argument("--tasks", type=int, default=20000)
+    p.add_argument("--steps", type=int, default=1200)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--rank", type=int, default=8)
+    p.add_argument("--alpha", type=float, default=16.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--cpu", action="store_true")
+    args = p.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    train(args)
+
+
+if __name__ == "__main__":
+    main()
