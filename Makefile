@@ -20,7 +20,7 @@ help:
 	@echo "make synth           Yosys synth_xilinx resource report for XCK26 / XCZU7EV / XCZU3EG"
 	@echo "make bench           every benchmark, results in results/bench.json"
 	@echo "make overlay BOARD=kv260|zcu104|ultra96v2   Vivado bitstream (needs Vivado on PATH)"
-	@echo "make deploy HOST=xilinx@board   make hil HOST=xilinx@board"
+	@echo "make deploy HOST=ubuntu@kv260 (Kria-PYNQ; xilinx@ on PYNQ SD images)   make hil HOST=..."
 	@echo "make validate-model  our forward (llama.cpp numerics; float32) vs llama.cpp on Gemma 3 270M; make eval-model: W8A8 vs float32"
 
 $(STAMP): pyproject.toml setup.py

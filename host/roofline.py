@@ -35,18 +35,6 @@ DEFAULT_CONTEXT = 256
 # (jwhitham.org, 2015) put a 3.3 GHz Core i3-3220 10.5x (integer) and 10.4x (FP) ahead of a Cortex-A7
 # Raspberry Pi 2, a core of similar class.
 A53_SLOWDOWN = 10.0
-# Sustained PS DDR read throughput for long streams from the PL, as a share of the DDR's peak:
-# K. Manev, A. Vaishnav, D. Koch, "Unexpected Diversity: Quantitative Memory Analysis for Zynq
-# UltraScale+ Systems", FPT 2019, measured 75 % of the theoretical maximum on a ZCU102 (64-bit DDR4,
-# like the KV260 and ZCU104) and 92.5 % on an Ultra96 (32-bit LPDDR4). Used where the board file
-# gives no `ddr_sustained_gbytes_per_s`.
-SUSTAINED_SOURCE = (
-    "Manev, Vaishnav, Koch, FPT 2019: 75 % of peak on ZCU102 (DDR4), 92.5 % on Ultra96 (LPDDR4)"
-)
-_SUSTAINED_SHARE = {"ultra96v2": 0.925}
-_SUSTAINED_SHARE_DDR4 = 0.75
-
-
 @dataclass(frozen=True)
 class BoardSpec:
     name: str
@@ -75,9 +63,7 @@ def board_spec(name: str) -> BoardSpec:
 
     values = board_facts(name)
     peak = float(values["ddr_gbytes_per_s"])
-    sustained = values.get("ddr_sustained_gbytes_per_s")
-    share = _SUSTAINED_SHARE.get(name, _SUSTAINED_SHARE_DDR4)
-    sustained_gbs = float(sustained) if sustained else peak * share
+    sustained_gbs = peak * float(values["ddr_sustained_share"])
     ports = int(values.get("weight_ports", 1))
     return BoardSpec(name, float(values["clock_mhz"]), peak, ports, sustained_gbs)
 

@@ -104,6 +104,7 @@ def _weight_formats(config: spec.TileConfig) -> dict[str, Any]:
 
 
 def _cycle_model() -> dict[str, Any]:
+    """The cycle model's constants, the same for every configuration: M, K and L are the variables."""
     return {
         "doc": (
             "busy cycles of one job when the input never starves and the output never stalls: "

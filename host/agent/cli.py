@@ -160,7 +160,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             [Threshold("temp", args.temp_limit)] if args.temp_limit is not None else [],
             resume=args.resume,
         )
-        for r in loop.run(args.max_events, args.seconds):
+        for r in loop.results(args.max_events, args.seconds):
             _print_result(r, args.json)
     finally:
         if radio is not None:
@@ -277,8 +277,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--temp-limit", type=float, default=None, help="wake when the temperature (C) exceeds this"
     )
-    serve.add_argument("--max-events", type=positive_int, default=1, help="stop after this many events")
-    serve.add_argument("--seconds", type=positive_float, default=60.0, help="stop after this many seconds")
+    serve.add_argument(
+        "--max-events",
+        type=positive_int,
+        default=None,
+        help="stop after this many events (default: run until Ctrl-C)",
+    )
+    serve.add_argument(
+        "--seconds",
+        type=positive_float,
+        default=None,
+        help="stop after this many seconds (default: no limit)",
+    )
     hidden_alias(serve, "--duration", "seconds", type=positive_float)
     serve.add_argument("--resume", action="store_true", help="continue the session of the same origin")
     serve.set_defaults(func=cmd_serve)
@@ -306,4 +316,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json(tr, "the spans")
     _common(tr, model=False)
     tr.set_defaults(func=cmd_trace)
-

@@ -2,11 +2,13 @@
 
 Radio text becomes the `text` of an event dict and nothing else: it is quoted as data in the prompt
 (see `prompt`), the reply goes back only to where it came from, and the grammar fixes what the model
-can do about it. `EventLoop.run` is bounded by a number of events and a duration, so it always ends.
+can do about it. `EventLoop.run` is bounded by a number of events and a duration, so it always ends;
+`EventLoop.results` yields each result as it happens and may run until it is stopped.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -76,12 +78,19 @@ class EventLoop:
                     th.armed = True
 
     def run(self, max_events: int = 1, duration: float = 60.0) -> list[SessionResult]:
-        """Handle up to `max_events` events arriving within `duration` seconds. Arrivals go through
-        `admission` (rate limits, bounded queues, round-robin across origins); the queue is served
-        when the radio is idle or after `drain` arrivals, so a flood cannot starve other senders."""
-        results: list[SessionResult] = []
-        deadline = time.monotonic() + duration
-        pulled = 0
+        """Handle up to `max_events` events arriving within `duration` seconds (a bounded run)."""
+        return list(self.results(max_events, duration))
+
+    def results(
+        self, max_events: int | None = None, duration: float | None = None
+    ) -> Iterator[SessionResult]:
+        """Each event's result as soon as it is handled; without bounds, until the caller stops.
+
+        Arrivals go through `admission` (rate limits, bounded queues, round-robin across origins); the
+        queue is served when the radio is idle or after `drain` arrivals, so a flood cannot starve
+        other senders."""
+        deadline = time.monotonic() + duration if duration is not None else math.inf
+        handled = pulled = 0
         for wake in self.wakes(deadline):
             if wake is not None:
                 self.admission.offer(wake)
@@ -89,10 +98,10 @@ class EventLoop:
                 if pulled % self.drain:
                     continue
             while (w := self.admission.next()) is not None:
-                results.append(self._handle(w))
-                if len(results) >= max_events:
-                    return results
-        return results
+                yield self._handle(w)
+                handled += 1
+                if max_events is not None and handled >= max_events:
+                    return
 
     def _handle(self, wake: Wake) -> SessionResult:
         sid = None

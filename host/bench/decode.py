@@ -24,7 +24,8 @@ import numpy as np
 
 from ..device.multiport import open_ports
 from ..npu import Npu
-from ..roofline import A53_SLOWDOWN, SUSTAINED_SOURCE, board_spec, predict
+from ..overlays.boards import board_facts
+from ..roofline import A53_SLOWDOWN, board_spec, predict
 
 DEFAULT_MODEL = "tiny-qwen3"
 PROMPT = "The tile streams one weight beat per cycle"
@@ -114,7 +115,7 @@ def run(
         "ddr_roofline_fraction": on_board.ddr_roofline_fraction,
         "ddr_peak_fraction": on_board.ddr_peak_fraction,
         "ddr_sustained_gbytes_per_s": spec.sustained_gbytes_per_s,
-        "ddr_sustained_source": SUSTAINED_SOURCE,
+        "ddr_sustained_source": board_facts(board)["ddr_sustained_source"],
         **_memory(device_bytes),
     }
     return result
@@ -127,8 +128,10 @@ def _count_allocations(device: Any) -> list[int]:
     for port in getattr(device, "ports", (device,)):
         allocate = port.allocate
 
-        def counting(shape: Any, dtype: Any = np.uint8, _allocate: Any = allocate) -> Any:
-            buffer = _allocate(shape, dtype)
+        def counting(
+            shape: Any, dtype: Any = np.uint8, cacheable: bool = False, _allocate: Any = allocate
+        ) -> Any:
+            buffer = _allocate(shape, dtype, cacheable)
             total[0] += buffer.nbytes
             return buffer
 

@@ -136,6 +136,10 @@ def _deploy_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-notebooks", action="store_true", help="do not copy the notebooks")
     parser.add_argument(
+        "--extras", default="model",
+        help="zynpu extras whose runtime wheels ship for the board's platform (comma list; 'none': none)",
+    )  # fmt: skip
+    parser.add_argument(
         "--install-into-env", action="store_true",
         help="also pip install into the board's Python environment (always done with notebooks)",
     )  # fmt: skip
@@ -179,6 +183,11 @@ def _bitstream_dir(args: argparse.Namespace) -> Path | None:
     return args.bitstreams or REPO_ROOT / "bitstreams" / args.board
 
 
+def _extras(args: argparse.Namespace) -> list[str]:
+    names = [e.strip() for e in args.extras.split(",") if e.strip()]
+    return [] if names in ([], ["none"]) else names
+
+
 def _rest(words: list[str]) -> list[str]:
     return words[1:] if words[:1] == ["--"] else words
 
@@ -190,7 +199,7 @@ def _deploy(args: argparse.Namespace) -> int:
     with Remote(_target(args)) as remote:
         deploy(
             remote, _env(args), remote_dir=args.remote_dir, bitstream_dir=_bitstream_dir(args),
-            into_env=args.install_into_env, root=args.source or REPO_ROOT,
+            into_env=args.install_into_env, root=args.source or REPO_ROOT, extras=_extras(args),
             notebooks_dir=None if args.no_notebooks else args.notebooks_dir or _image(args).notebooks_dir,
         )  # fmt: skip
     return 0
@@ -227,7 +236,7 @@ def _hil(args: argparse.Namespace) -> int:
     with Remote(_target(args)) as remote:
         report = deploy(
             remote, env, remote_dir=args.remote_dir, bitstream_dir=bitstreams, with_tests=True,
-            into_env=args.install_into_env, root=args.source or REPO_ROOT,
+            into_env=args.install_into_env, root=args.source or REPO_ROOT, extras=_extras(args),
         )  # fmt: skip
         code, _ = run_pytest(
             remote, env, report.remote_dir, _rest(args.pytest_args), junit_out,

@@ -36,6 +36,7 @@ SOURCE_DATE_EPOCH = "315532800"
 WHEEL_BUILD_TIMEOUT = 300
 INSTALL_MARKER = "lib.sha256"  # the wheel installed into lib/
 ENV_INSTALL_MARKER = "env.sha256"  # the wheel installed into the board's Python environment
+WHEELHOUSE_DIR = "wheelhouse"  # the extras' runtime wheels for the board's platform
 NOTEBOOKS_STAGE = "notebooks"  # deploy-folder copy of the notebooks, then copied where Jupyter serves
 
 
@@ -183,16 +184,26 @@ def sync(remote: Remote, remote_dir: str, items: list[Item], report: DeployRepor
         print(f"  skipped  {len(report.skipped)} unchanged file(s)")
 
 
-def install(remote: Remote, env: RemoteEnv, remote_dir: str, wheel: Item, into_env: bool) -> bool:
-    """Install the wheel unless the same wheel is installed already; returns whether it installed."""
+def install(
+    remote: Remote, env: RemoteEnv, remote_dir: str, wheel: Item, into_env: bool, deps: Iterable[Item] = ()
+) -> bool:
+    """Install the wheel (+ the wheelhouse's `deps`) unless the same set is installed; returns whether it did.
+
+    The deps are exactly the wheels the board lacks (zynpu.board.wheelhouse, resolved on the host under
+    the board's pins), so they go in with --no-deps too and nothing of the board's environment is touched.
+    """
     rd = shlex.quote(remote_dir)
+    deps = list(deps)
     digest = sha256_file(wheel.local)
+    if deps:
+        digests = " ".join([digest, *(sha256_file(d.local) for d in deps)])
+        digest = hashlib.sha256(digests.encode()).hexdigest()
     marker = f"{remote_dir}/{ENV_INSTALL_MARKER if into_env else INSTALL_MARKER}"
     code, current, _ = remote.run(f"cat -- {shlex.quote(marker)} 2>/dev/null", stream=False)
     if code == 0 and current.strip() == digest:
         return False
     pip = f"{env.python} -m pip install --quiet --no-deps --no-index --disable-pip-version-check"
-    wheel_path = shlex.quote(f"{remote_dir}/{wheel.remote}")
+    wheel_path = " ".join(shlex.quote(f"{remote_dir}/{w.remote}") for w in [wheel, *deps])
     if into_env:
         command = f"{pip} --force-reinstall {wheel_path}"
     else:
@@ -205,6 +216,32 @@ def install(remote: Remote, env: RemoteEnv, remote_dir: str, wheel: Item, into_e
         hint = " (sudo -n needs passwordless sudo on the board)" if env.sudo and "sudo" in stderr else ""
         raise UserError(f"{remote.target}: installing {wheel.remote} failed ({code}){hint}: {stderr.strip()}")
     return True
+
+
+def wheelhouse_items(
+    remote: Remote, env: RemoteEnv, remote_dir: str, root: Path, extras: list[str]
+) -> list[Item]:
+    """The extras' runtime wheels the board lacks, for its machine and Python (the board has no internet).
+
+    Packages an earlier deploy shipped (named in the board's wheelhouse folder) are ours, not the image's:
+    they do not pin the next wheelhouse, so it stays the same whether or not they went into the env.
+    """
+    from . import wheelhouse
+
+    requirements = wheelhouse.extra_requirements(root / "pyproject.toml", extras) if extras else []
+    if not requirements:
+        return []
+    probe = f"{env.python} -c {shlex.quote(wheelhouse.PROBE)} && {env.python} -m pip freeze --all"
+    code, stdout, stderr = remote.run(env.wrap(probe), stream=False)
+    if code != 0:
+        raise UserError(f"{remote.target}: asking the board's Python its platform failed: {stderr.strip()}")
+    _, shipped, _ = remote.run(
+        f"ls -- {shlex.quote(f'{remote_dir}/{WHEELHOUSE_DIR}')} 2>/dev/null", stream=False
+    )
+    board = wheelhouse.parse_probe(stdout)
+    wheels = wheelhouse.build(board, requirements, stdout, ours=shipped.split())
+    print(f"  wheelhouse {board.abi}-{board.machine}: {len(wheels)} wheel(s) the board lacks")
+    return [Item(w, f"{WHEELHOUSE_DIR}/{w.name}") for w in wheels]
 
 
 def check_sudo(remote: Remote, env: RemoteEnv) -> None:
@@ -256,6 +293,7 @@ def deploy(
     into_env: bool = False,
     root: Path = REPO_ROOT,
     notebooks_dir: str | None = None,
+    extras: Iterable[str] = (),
 ) -> DeployReport:
     """Ship wheel (+ overlay, + tests, + notebooks) to the board and install the package if it changed.
 
@@ -275,10 +313,12 @@ def deploy(
             items += test_items(root)
         report = DeployReport(remote_dir=resolve_remote_dir(remote, remote_dir))
         print(f"deploying to {remote.target}:{report.remote_dir}")
+        deps = wheelhouse_items(remote, env, report.remote_dir, root, list(extras))
+        items += deps
         sync(remote, report.remote_dir, items, report)
-        report.installed = install(remote, env, report.remote_dir, wheel, into_env=False)
+        report.installed = install(remote, env, report.remote_dir, wheel, into_env=False, deps=deps)
         if into_env or (notebooks_dir is not None and env.sudo):  # root's Jupyter imports from the env
-            report.installed |= install(remote, env, report.remote_dir, wheel, into_env=True)
+            report.installed |= install(remote, env, report.remote_dir, wheel, into_env=True, deps=deps)
         if notebooks_dir is not None:
             folder = install_notebooks(remote, env, report.remote_dir, notebooks_dir, root, report)
             print(f"notebooks in {remote.target}:{folder}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shlex
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,6 +166,10 @@ class Remote:
         from invoke.exceptions import CommandTimedOut
 
         limit = timeout or self.target.command_timeout
+        timed_out = UserError(
+            f"{self.target}: remote command did not finish within {limit} s (raise --timeout): {command}"
+        )
+        start = time.monotonic()
         try:
             result = self.connection.run(
                 command,
@@ -176,9 +181,11 @@ class Remote:
                 err_stream=sys.stderr if stream else None,
             )
         except CommandTimedOut:
-            raise UserError(
-                f"{self.target}: remote command did not finish within {limit} s (raise --timeout): {command}"
-            ) from None
+            raise timed_out from None
+        # invoke decides "timed out" by whether its timer thread has ended; on a loaded machine the
+        # command can come back killed (exit -1) before that thread does, and no CommandTimedOut is raised.
+        if time.monotonic() - start >= limit:
+            raise timed_out
         return result.exited, result.stdout, result.stderr
 
     def check(self, command: str, *, timeout: int | None = None) -> str:

@@ -87,8 +87,13 @@ class Device(abc.ABC):
     recv: DmaChannel  # S2MM: tile -> memory
 
     @abc.abstractmethod
-    def allocate(self, shape: int | tuple[int, ...], dtype: np.dtype | type = np.uint8) -> Buffer:
-        """Memory the DMA can reach, aligned to the stream width."""
+    def allocate(
+        self, shape: int | tuple[int, ...], dtype: np.dtype | type = np.uint8, cacheable: bool = False
+    ) -> Buffer:
+        """Memory the DMA can reach, aligned to the stream width.
+
+        `cacheable`: CPU caches on (a board's default is off); the caller must `flush()` after writing
+        and `invalidate()` before reading what the DMA wrote. Host memory (sim, ref) is coherent."""
 
     @abc.abstractmethod
     def read(self, offset: int) -> int:
@@ -135,7 +140,9 @@ class HostMemory:
         self._device = device
         self._next = base
 
-    def allocate(self, shape: int | tuple[int, ...], dtype: np.dtype | type = np.uint8) -> Buffer:
+    def allocate(
+        self, shape: int | tuple[int, ...], dtype: np.dtype | type = np.uint8, cacheable: bool = False
+    ) -> Buffer:
         dtype = np.dtype(dtype)
         memory = aligned_empty(int(np.prod(shape)) * dtype.itemsize).view(dtype).reshape(shape)
         buffer = make_buffer(memory, self._next, self._device)

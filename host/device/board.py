@@ -271,9 +271,13 @@ class BoardDevice(Device):
             self.start_channel(channel)
 
     # Device ------------------------------------------------------------------------------------------
-    def allocate(self, shape: int | tuple[int, ...], dtype: np.dtype | type = np.uint8) -> Buffer:
-        # Non-cacheable by default: flush/invalidate cost nothing and the host never reads stale data.
-        return self._pynq.allocate(shape=shape, dtype=dtype, target=getattr(self.overlay, "device", None))
+    def allocate(
+        self, shape: int | tuple[int, ...], dtype: np.dtype | type = np.uint8, cacheable: bool = False
+    ) -> Buffer:
+        # Non-cacheable unless asked: CPU reads of non-cacheable memory are slow, so the driver asks for
+        # cacheable buffers where it flushes and invalidates around every transfer.
+        target = getattr(self.overlay, "device", None)
+        return self._pynq.allocate(shape=shape, dtype=dtype, target=target, cacheable=cacheable)
 
     def read(self, offset: int) -> int:
         return int(self._tile.read(offset))

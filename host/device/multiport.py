@@ -33,8 +33,10 @@ class MultiPortDevice(Device):
         self.manifest = first.manifest
         self.send, self.recv = first.send, first.recv
 
-    def allocate(self, shape: int | tuple[int, ...], dtype: np.dtype | type = np.uint8) -> Buffer:
-        return self.ports[0].allocate(shape, dtype)
+    def allocate(
+        self, shape: int | tuple[int, ...], dtype: np.dtype | type = np.uint8, cacheable: bool = False
+    ) -> Buffer:
+        return self.ports[0].allocate(shape, dtype, cacheable)
 
     def read(self, offset: int) -> int:
         return self.ports[0].read(offset)

@@ -7,6 +7,7 @@ can name the tensor that a truncated file cuts off. Tensor payloads are memory-m
 
 from __future__ import annotations
 
+import mmap
 import os
 import struct
 from dataclasses import dataclass
@@ -38,6 +39,20 @@ class GGUFFile:
     version: int
     fields: dict[str, Any]
     tensors: list[GGUFTensor]
+    mapping: mmap.mmap | None = None  # the read-only map every tensor's data views
+
+    def release(self, data: np.ndarray) -> None:
+        """Drop this process's pages of a tensor's bytes once they are consumed (they stay in the page
+        cache; a later read maps them again). Mapped file pages count in RSS: without this, reading a
+        whole model once leaves all of it resident."""
+        if self.mapping is None or data.size == 0:
+            return
+        base = np.frombuffer(self.mapping, dtype=np.uint8).ctypes.data
+        start = data.ctypes.data - base
+        first = start // mmap.PAGESIZE * mmap.PAGESIZE
+        end = start + data.nbytes
+        if start >= 0 and end <= len(self.mapping):
+            self.mapping.madvise(mmap.MADV_DONTNEED, first, end - first)
 
 
 class _Cursor:
@@ -82,9 +97,11 @@ def read_gguf(path: str | os.PathLike) -> GGUFFile:
     """Parse and check the whole container; raises ModelLoadError naming the first bad tensor."""
     path = Path(path)
     try:
-        mm = np.memmap(path, dtype=np.uint8, mode="r")
+        with path.open("rb") as f:
+            mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError) as e:
         raise ModelLoadError(f"{path}: cannot map file ({e})") from None
+    mm = np.frombuffer(mapping, dtype=np.uint8)
     cur = _Cursor(memoryview(mm), path)
     if len(mm) < 24 or bytes(mm[:4]) != b"GGUF":
         raise ModelLoadError(f"{path}: not a GGUF file (bad magic)")
@@ -127,4 +144,4 @@ def read_gguf(path: str | os.PathLike) -> GGUFFile:
         else:
             data = raw.reshape(*shape[:-1], shape[-1] // block * type_size)
         tensors.append(GGUFTensor(name, qtype, shape, data))
-    return GGUFFile(path, version, fields, tensors)
+    return GGUFFile(path, version, fields, tensors, mapping)

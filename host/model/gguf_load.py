@@ -1,20 +1,25 @@
-"""GGUF loader: validate the whole file (metadata, tensor table, sizes, types, shapes), then dequantize.
+"""GGUF loader: validate the whole file (metadata, tensor table, sizes, types, shapes, values), then
+hand out float32 tensors dequantized on demand from the memory-mapped file.
 
 Quantized tensors (Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, F16, BF16, F32) are dequantized to float32 with
-gguf.quants; the model re-quantizes them to its own W8A8 format at build time.
+gguf.quants when the model asks for them; it re-quantizes them to its own W8A8 format at build time,
+one layer at a time, so the whole model never exists as float32 (a board has 4 GB for everything).
+The token embedding stays in its stored blocks for good (`embedding.StoredRows`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import gguf
 import numpy as np
 
 from zynpu.model.config import ModelConfig, from_gguf
+from zynpu.model.embedding import QUANTIZE_ROWS, StoredRows
 from zynpu.model.errors import ModelLoadError, UnsupportedModelError
-from zynpu.model.gguf_file import GGUFFile, read_gguf
+from zynpu.model.gguf_file import GGUFFile, GGUFTensor, read_gguf
 from zynpu.model.weights import check_finite, check_names_and_shapes
 
 Q = gguf.GGMLQuantizationType
@@ -54,8 +59,9 @@ def canonical_name(name: str) -> str | None:
     return None
 
 
-def load_gguf(path: str | os.PathLike) -> tuple[ModelConfig, dict[str, np.ndarray], GGUFFile]:
-    """Return (config, canonical float32 weights, parsed file); raises before dequantizing on any fault."""
+def load_gguf(path: str | os.PathLike) -> tuple[ModelConfig, GGUFWeights, GGUFFile]:
+    """Return (config, canonical float32 weights on demand, parsed file); raises on any fault before a
+    weight is handed out (every value is checked finite here, block by block)."""
     path = Path(path)
     file = read_gguf(path)
     meta = file.fields
@@ -74,11 +80,59 @@ def load_gguf(path: str | os.PathLike) -> tuple[ModelConfig, dict[str, np.ndarra
     except ModelLoadError as e:
         raise type(e)(f"{path}: {e}") from None
     check_names_and_shapes(str(path), cfg, shapes, original)
-    weights = {}
+    weights = GGUFWeights(file, tensors, cfg.norm_offset)
     for name, t in tensors.items():
-        w = gguf.quants.dequantize(np.asarray(t.data), t.qtype).reshape(shapes[name]).astype(np.float32)
-        check_finite(str(path), t.name, w)
-        if cfg.norm_offset and name.endswith("norm"):
-            w = w - np.float32(cfg.norm_offset)  # llama.cpp's converter stores Gemma's (1 + w)
-        weights[name] = w
+        table = weights.rows(name)
+        for a in range(0, len(table), QUANTIZE_ROWS):
+            check_finite(str(path), t.name, table.block(a, a + QUANTIZE_ROWS))
     return cfg, weights, file
+
+
+class GGUFWeights(Mapping[str, np.ndarray]):
+    """Canonical name -> float32 tensor, dequantized from the mapped file each time it is asked for.
+
+    The tensors of the layer read last are kept (the model builder reads each several times); a new
+    layer replaces them, so at most one layer exists as float32. "embed" is a `StoredRows`.
+    """
+
+    def __init__(self, file: GGUFFile, tensors: dict[str, GGUFTensor], norm_offset: float) -> None:
+        self.file, self.tensors, self.norm_offset = file, tensors, norm_offset
+        self._layer, self._cached = "", {}  # type: tuple[str, dict[str, np.ndarray]]
+
+    def rows(self, name: str) -> StoredRows:
+        """The tensor as a row table (a 1-D tensor is one row), read without keeping its pages."""
+        t = self.tensors[name]
+        data = t.data if len(t.shape) > 1 else t.data.reshape(1, -1)
+        shape = t.shape if len(t.shape) > 1 else (1, t.shape[0])
+        qtype, cols = t.qtype, shape[1]
+
+        def dequantize(raw: np.ndarray) -> np.ndarray:
+            return gguf.quants.dequantize(raw, qtype).reshape(-1, cols).astype(np.float32, copy=False)
+
+        return StoredRows(data, (int(shape[0]), int(cols)), dequantize, self.file.release)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name == "embed":
+            return self.rows(name)  # type: ignore[return-value]
+        layer = name[: name.rfind(".") + 1] if name.startswith("layers.") else ""
+        if layer and layer == self._layer and name in self._cached:
+            return self._cached[name]
+        t = self.tensors[name]
+        table = self.rows(name)
+        w = np.asarray(table).reshape(t.shape)
+        if self.norm_offset and name.endswith("norm"):
+            w = w - np.float32(self.norm_offset)  # llama.cpp's converter stores Gemma's (1 + w)
+        if layer:
+            if layer != self._layer:
+                self._layer, self._cached = layer, {}
+            self._cached[name] = w
+        return w
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.tensors
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tensors)
+
+    def __len__(self) -> int:
+        return len(self.tensors)

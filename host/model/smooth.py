@@ -20,7 +20,7 @@ is shared with nothing, but its weight is the tied embedding).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,20 +62,30 @@ def activation_stats(
 
     The first `skip_first` tokens (BOS: the attention sink, with activations unlike any other token's)
     run but are not counted: per-token scales already isolate them from the other tokens.
+    The forward runs layer by layer over all the tokens (chunk by chunk, as `Transformer.forward` would
+    run them), so only one layer's float32 weights exist at a time; the arithmetic is the forward's.
     """
-    from zynpu.model.transformer import Transformer
+    from zynpu.model.kvcache import KVCache
+    from zynpu.model.layers import FLOAT32
+    from zynpu.model.transformer import Layer, decoder_layer, embed_tokens, layer_ropes
 
-    model = Transformer(cfg.replace(max_position=len(calib_ids)), weights, None, progress=False)
-    recs = []
-    for layer in model.layers:
+    cfg = cfg.replace(max_position=len(calib_ids))
+    ropes = layer_ropes(cfg, FLOAT32)
+    cache = KVCache(cfg.n_layers, len(calib_ids), cfg.n_kv_heads, cfg.head_dim)
+    starts = range(0, len(calib_ids), chunk)
+    xs = [embed_tokens(cfg, weights["embed"], np.asarray(calib_ids[a : a + chunk])) for a in starts]
+    stats = []
+    for i in range(cfg.n_layers):
+        layer = Layer(cfg, weights, f"layers.{i}.", None)  # float32, this layer only
         r = {site: _Recorder(getattr(layer, site), skip_first) for site in SITES}
         for site, rec in r.items():
             setattr(layer, site, rec)
-        recs.append(r)
-    cache = model.new_cache(len(calib_ids))
-    for i in range(0, len(calib_ids), chunk):
-        model.forward(np.asarray(calib_ids[i : i + chunk]), cache)
-    return [{site: rec.amax for site, rec in r.items()} for r in recs]  # type: ignore[misc]
+        for j, a in enumerate(starts):
+            cache.length = a
+            xs[j] = decoder_layer(cfg, FLOAT32, layer, ropes[i], i, xs[j], cache, a)
+        stats.append({site: rec.amax for site, rec in r.items()})
+        del layer, r
+    return stats  # type: ignore[return-value]
 
 
 def _scale(act: np.ndarray, w_cols: np.ndarray, alpha: float) -> np.ndarray:
@@ -97,50 +107,93 @@ def smooth(
     calib_ids: np.ndarray,
     alpha: float | Mapping[str, float] = DEFAULT_ALPHA,
     stats: list[dict[str, np.ndarray]] | None = None,
-) -> dict[str, np.ndarray]:
-    """Return a new weight dict, function-preserving in float, better conditioned for W8A8.
+) -> SmoothedWeights:
+    """Return the weights rescaled, function-preserving in float, better conditioned for W8A8.
 
     alpha: one value, or per site ("qkv", "o", "gate_up", "down"); a site with alpha None is skipped.
+    The result is computed per layer when that layer is read (and only the layer read last is kept),
+    so smoothing adds no float32 copy of the model.
     """
     alphas = {site: alpha for site in SITES} if not isinstance(alpha, Mapping) else dict(alpha)
     stats = stats if stats is not None else activation_stats(cfg, weights, calib_ids)
-    out = dict(weights)
+    return SmoothedWeights(cfg, weights, stats, alphas)
+
+
+class SmoothedWeights(Mapping[str, np.ndarray]):
+    """`weights` with each layer's SmoothQuant scaling applied when that layer is first read."""
+
+    def __init__(
+        self,
+        cfg: ModelConfig,
+        weights: Mapping[str, np.ndarray],
+        stats: list[dict[str, np.ndarray]],
+        alphas: Mapping[str, float | None],
+    ) -> None:
+        self.cfg, self.weights, self.stats, self.alphas = cfg, weights, stats, alphas
+        self._layer, self._cached = -1, {}  # type: tuple[int, dict[str, np.ndarray]]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        parts = name.split(".")
+        if parts[0] != "layers":
+            return self.weights[name]
+        i = int(parts[1])
+        if i != self._layer:
+            self._layer, self._cached = -1, {}
+            self._cached = _smooth_layer(self.cfg, self.weights, f"layers.{i}.", self.stats[i], self.alphas)
+            self._layer = i
+        key = parts[2]
+        return self._cached[key] if key in self._cached else self.weights[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.weights
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.weights)
+
+    def __len__(self) -> int:
+        return len(self.weights)
+
+
+def _smooth_layer(
+    cfg: ModelConfig,
+    weights: Mapping[str, np.ndarray],
+    p: str,
+    st: dict[str, np.ndarray],
+    alphas: Mapping[str, float | None],
+) -> dict[str, np.ndarray]:
+    """One layer's rescaled tensors (short names), from its stored tensors and activation maxima."""
     off = np.float32(cfg.norm_offset)
     hd, g = cfg.head_dim, cfg.n_heads // cfg.n_kv_heads
-    for i, st in enumerate(stats):
-        p = f"layers.{i}."
-        mats = ("wq", "wk", "wv", "wo", "w_gate", "w_up", "w_down")
-        w = {k: np.asarray(out[p + k], dtype=np.float32) for k in mats}
-        w["attn_norm"], w["ffn_norm"] = out[p + "attn_norm"], out[p + "ffn_norm"]
-        if p + "bv" in out:
-            w["bv"] = out[p + "bv"]
-        if alphas.get("qkv") is not None:
-            cols = np.abs(np.concatenate([w["wq"], w["wk"], w["wv"]])).max(axis=0)
-            s = _scale(st["qkv"], cols, alphas["qkv"])
-            for k in ("wq", "wk", "wv"):
-                w[k] = w[k] * s[None, :]
-            w["attn_norm"] = ((w["attn_norm"] + off) / s - off).astype(np.float32)
-        if alphas.get("gate_up") is not None:
-            cols = np.abs(np.concatenate([w["w_gate"], w["w_up"]])).max(axis=0)
-            s = _scale(st["gate_up"], cols, alphas["gate_up"])
-            w["w_gate"], w["w_up"] = w["w_gate"] * s[None, :], w["w_up"] * s[None, :]
-            w["ffn_norm"] = ((w["ffn_norm"] + off) / s - off).astype(np.float32)
-        if alphas.get("down") is not None:
-            s = _scale(st["down"], np.abs(w["w_down"]).max(axis=0), alphas["down"])
-            w["w_up"] = w["w_up"] / s[:, None]
-            w["w_down"] = w["w_down"] * s[None, :]
-        if alphas.get("o") is not None:
-            # o's input channel (head h, dim d) comes from V row (h // g, d): one s per kv head row
-            act = st["o"].reshape(cfg.n_kv_heads, g, hd).max(axis=1)
-            cols = np.abs(w["wo"]).max(axis=0).reshape(cfg.n_kv_heads, g, hd).max(axis=1)
-            s = _scale(act, cols, alphas["o"])  # (n_kv_heads, hd)
-            w["wv"] = w["wv"] / s.reshape(-1)[:, None]
-            if "bv" in w:
-                w["bv"] = (w["bv"] / s.reshape(-1)).astype(np.float32)
-            w["wo"] = w["wo"] * np.repeat(s[:, None, :], g, axis=1).reshape(-1)[None, :]
-        for k, v in w.items():
-            out[p + k] = v.astype(np.float32, copy=False)
-    return out
+    mats = ("wq", "wk", "wv", "wo", "w_gate", "w_up", "w_down")
+    w = {k: np.asarray(weights[p + k], dtype=np.float32) for k in mats}
+    w["attn_norm"], w["ffn_norm"] = weights[p + "attn_norm"], weights[p + "ffn_norm"]
+    if p + "bv" in weights:
+        w["bv"] = weights[p + "bv"]
+    if alphas.get("qkv") is not None:
+        cols = np.abs(np.concatenate([w["wq"], w["wk"], w["wv"]])).max(axis=0)
+        s = _scale(st["qkv"], cols, alphas["qkv"])  # type: ignore[arg-type]
+        for k in ("wq", "wk", "wv"):
+            w[k] = w[k] * s[None, :]
+        w["attn_norm"] = ((w["attn_norm"] + off) / s - off).astype(np.float32)
+    if alphas.get("gate_up") is not None:
+        cols = np.abs(np.concatenate([w["w_gate"], w["w_up"]])).max(axis=0)
+        s = _scale(st["gate_up"], cols, alphas["gate_up"])  # type: ignore[arg-type]
+        w["w_gate"], w["w_up"] = w["w_gate"] * s[None, :], w["w_up"] * s[None, :]
+        w["ffn_norm"] = ((w["ffn_norm"] + off) / s - off).astype(np.float32)
+    if alphas.get("down") is not None:
+        s = _scale(st["down"], np.abs(w["w_down"]).max(axis=0), alphas["down"])  # type: ignore[arg-type]
+        w["w_up"] = w["w_up"] / s[:, None]
+        w["w_down"] = w["w_down"] * s[None, :]
+    if alphas.get("o") is not None:
+        # o's input channel (head h, dim d) comes from V row (h // g, d): one s per kv head row
+        act = st["o"].reshape(cfg.n_kv_heads, g, hd).max(axis=1)
+        cols = np.abs(w["wo"]).max(axis=0).reshape(cfg.n_kv_heads, g, hd).max(axis=1)
+        s = _scale(act, cols, alphas["o"])  # type: ignore[arg-type]  # (n_kv_heads, hd)
+        w["wv"] = w["wv"] / s.reshape(-1)[:, None]
+        if "bv" in w:
+            w["bv"] = (w["bv"] / s.reshape(-1)).astype(np.float32)
+        w["wo"] = w["wo"] * np.repeat(s[:, None, :], g, axis=1).reshape(-1)[None, :]
+    return {k: v.astype(np.float32, copy=False) for k, v in w.items()}
 
 
 def alphas_for(formats: Mapping[str, str], int4_alpha: float | None = None) -> dict[str, float | None]:
@@ -166,7 +219,7 @@ CALIBRATION_TOKENS = 256
 
 def smooth_for_w8a8(  # type: ignore[no-untyped-def]
     cfg: ModelConfig, weights: Mapping[str, np.ndarray], tok, formats: Mapping[str, str] | None = None
-) -> dict[str, np.ndarray]:
+) -> SmoothedWeights:
     """`smooth` with the committed calibration text: what `load` does (int8 sites only, `alphas_for`)."""
     ids = np.array(tok.encode(calibration_text())[:CALIBRATION_TOKENS])
     return smooth(cfg, weights, ids, alphas_for(formats or {}))

@@ -8,6 +8,7 @@ import numpy as np
 from tqdm import tqdm
 
 from zynpu.model.config import ModelConfig
+from zynpu.model.embedding import StoredRows, quantize_by_rows
 from zynpu.model.engine import EngineStats, MatmulEngine, MeteredEngine
 from zynpu.model.kvcache import KVCache
 from zynpu.model.layers import FLOAT32, Float32Numerics
@@ -51,7 +52,7 @@ class Linear:
             q, scales, self.scale = quantize_weight_int4(w, group)
             self.handle = engine.pack_weights_int4(q, scales, group)  # type: ignore[attr-defined]
         else:
-            q, self.scale = quantize_weight(w)
+            q, self.scale = quantize_by_rows(w, quantize_weight)  # a block of float32 at a time
             self.handle = engine.pack_weights(q)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -123,7 +124,8 @@ class Transformer:
         self.cfg, self.num = cfg, numerics
         self.precision = policy(precision or {})
         self.engine = MeteredEngine(engine) if engine is not None else None
-        self.embed = np.asarray(weights["embed"], dtype=np.float32)
+        embed = weights["embed"]  # a StoredRows stays stored: rows are dequantized when looked up
+        self.embed = embed if isinstance(embed, StoredRows) else np.asarray(embed, dtype=np.float32)
         self.final_norm = weights["final_norm"]
         self.layers = [
             Layer(cfg, weights, f"layers.{i}.", self.engine, numerics, self.precision)
@@ -137,14 +139,7 @@ class Transformer:
         head = weights["embed"] if cfg.tie_embeddings else weights["lm_head"]
         head_kernels = [(head.shape[0], numerics.matmul_kernel(LM_HEAD.name))]
         self.lm_head = Linear(head, None, self.engine, head_kernels, self.precision[LM_HEAD.name])
-        rope_tables = numerics.rope_tables
-        global_rope = rope_tables(cfg.head_dim, cfg.max_position, cfg.rope_theta, cfg.rope_scale)
-        local_rope = (
-            rope_tables(cfg.head_dim, cfg.max_position, cfg.rope_local_theta)
-            if cfg.rope_local_theta and cfg.sliding_window
-            else global_rope
-        )
-        self.ropes = [global_rope if cfg.is_global(i) else local_rope for i in range(cfg.n_layers)]
+        self.ropes = layer_ropes(cfg, numerics)
 
     def new_cache(self, max_ctx: int | None = None) -> KVCache:
         c = self.cfg
@@ -168,34 +163,10 @@ class Transformer:
         c, t, num = self.cfg, len(tokens), self.num
         rms_norm = num.rms_norm
         cache.check_room(t)
-        start, hd, nq, nkv = cache.length, c.head_dim, c.n_heads * c.head_dim, c.n_kv_heads * c.head_dim
-        x = self.embed[np.asarray(tokens)]
-        if c.embed_scale:
-            x = x * np.float32(np.sqrt(c.hidden_size))
+        start = cache.length
+        x = embed_tokens(c, self.embed, tokens)
         for i, layer in enumerate(self.layers):
-            n = layer.norms
-            h = rms_norm(x, n["attn_norm"], c.rms_eps, c.norm_offset)
-            qkv = layer.qkv(h)
-            q = qkv[:, :nq].reshape(t, c.n_heads, hd)
-            k = qkv[:, nq : nq + nkv].reshape(t, c.n_kv_heads, hd)
-            v = qkv[:, nq + nkv :].reshape(t, c.n_kv_heads, hd)
-            if c.qk_norm:
-                q = rms_norm(q, n["q_norm"], c.rms_eps, c.norm_offset)
-                k = rms_norm(k, n["k_norm"], c.rms_eps, c.norm_offset)
-            cos, sin = (tab[start : start + t] for tab in self.ropes[i])
-            q, k = num.apply_rope(q, cos, sin, c.rope_style), num.apply_rope(k, cos, sin, c.rope_style)
-            keys, values = cache.store(i, num.kv(k), num.kv(v))
-            window = None if c.is_global(i) else c.sliding_window
-            a = layer.o(num.attention(q, keys, values, start, c.attn_scale(), window))
-            if c.sandwich_norm:
-                a = rms_norm(a, n["post_attn_norm"], c.rms_eps, c.norm_offset)
-            x = x + a
-            h = rms_norm(x, n["ffn_norm"], c.rms_eps, c.norm_offset)
-            gu = layer.gate_up(h)
-            m = layer.down(num.glu(gu[:, : c.intermediate_size], gu[:, c.intermediate_size :], c.activation))
-            if c.sandwich_norm:
-                m = rms_norm(m, n["post_ffn_norm"], c.rms_eps, c.norm_offset)
-            x = x + m
+            x = decoder_layer(c, num, layer, self.ropes[i], i, x, cache, start)
         cache.advance(t)
         return rms_norm(x if all_rows else x[-1:], self.final_norm, c.rms_eps, c.norm_offset)
 
@@ -208,3 +179,65 @@ class Transformer:
         if self.engine is None:
             return EngineStats()
         return self.engine.reset() if reset else self.engine.stats
+
+
+def layer_ropes(cfg: ModelConfig, num: Float32Numerics) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per layer, the RoPE cos/sin tables it rotates with (global or local base)."""
+    global_rope = num.rope_tables(cfg.head_dim, cfg.max_position, cfg.rope_theta, cfg.rope_scale)
+    local_rope = (
+        num.rope_tables(cfg.head_dim, cfg.max_position, cfg.rope_local_theta)
+        if cfg.rope_local_theta and cfg.sliding_window
+        else global_rope
+    )
+    return [global_rope if cfg.is_global(i) else local_rope for i in range(cfg.n_layers)]
+
+
+def embed_tokens(c: ModelConfig, embed: np.ndarray | StoredRows, tokens: np.ndarray) -> np.ndarray:
+    """The input rows of `tokens` (T,), scaled as the family does."""
+    x = embed[np.asarray(tokens)]
+    if c.embed_scale:
+        x = x * np.float32(np.sqrt(c.hidden_size))
+    return x
+
+
+def decoder_layer(
+    c: ModelConfig,
+    num: Float32Numerics,
+    layer: Layer,
+    rope: tuple[np.ndarray, np.ndarray],
+    i: int,
+    x: np.ndarray,
+    cache: KVCache,
+    start: int,
+) -> np.ndarray:
+    """Layer i on hidden states x (T, D) at positions start..; its K/V go to cache layer i.
+
+    A function of one layer, so a pass can run the model layer by layer (SmoothQuant's calibration
+    builds one float32 layer at a time) with the same arithmetic as `Transformer.forward`.
+    """
+    t, rms_norm = len(x), num.rms_norm
+    hd, nq, nkv = c.head_dim, c.n_heads * c.head_dim, c.n_kv_heads * c.head_dim
+    n = layer.norms
+    h = rms_norm(x, n["attn_norm"], c.rms_eps, c.norm_offset)
+    qkv = layer.qkv(h)
+    q = qkv[:, :nq].reshape(t, c.n_heads, hd)
+    k = qkv[:, nq : nq + nkv].reshape(t, c.n_kv_heads, hd)
+    v = qkv[:, nq + nkv :].reshape(t, c.n_kv_heads, hd)
+    if c.qk_norm:
+        q = rms_norm(q, n["q_norm"], c.rms_eps, c.norm_offset)
+        k = rms_norm(k, n["k_norm"], c.rms_eps, c.norm_offset)
+    cos, sin = (tab[start : start + t] for tab in rope)
+    q, k = num.apply_rope(q, cos, sin, c.rope_style), num.apply_rope(k, cos, sin, c.rope_style)
+    keys, values = cache.store(i, num.kv(k), num.kv(v))
+    window = None if c.is_global(i) else c.sliding_window
+    a = layer.o(num.attention(q, keys, values, start, c.attn_scale(), window))
+    if c.sandwich_norm:
+        a = rms_norm(a, n["post_attn_norm"], c.rms_eps, c.norm_offset)
+    x = x + a
+    h = rms_norm(x, n["ffn_norm"], c.rms_eps, c.norm_offset)
+    gu = layer.gate_up(h)
+    m = layer.down(num.glu(gu[:, : c.intermediate_size], gu[:, c.intermediate_size :], c.activation))
+    if c.sandwich_norm:
+        m = rms_norm(m, n["post_ffn_norm"], c.rms_eps, c.norm_offset)
+    x = x + m
+    return x

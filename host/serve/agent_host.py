@@ -66,8 +66,14 @@ class AgentHost:
 
     def _run(self) -> None:
         while not self.stop.is_set():
+            # Arrivals go through the agent's admission (rate limits, bounded per-origin queues);
+            # `wakes` yields None while the radio is idle, when the queue is served.
+            admission = self.events.admission
             for wake in self.events.wakes(time.monotonic() + 0.5):
-                self._handle(wake.event, wake.origin)
+                if wake is not None:
+                    admission.offer(wake)
+                while (admitted := admission.next()) is not None:
+                    self._handle(admitted.event, admitted.origin)
 
     def _handle(self, event: dict[str, Any], origin: tuple[str, Any]) -> None:
         """Run one session on the NPU worker and wait for it; a full queue delays it, never drops it."""

@@ -150,15 +150,36 @@ def pack_activations(x: np.ndarray, lanes: int) -> np.ndarray:
     return out.view(np.uint8).reshape(-1)
 
 
-def pack_weights(w: np.ndarray, lanes: int) -> np.ndarray:
-    """Weights int8 (N, K) -> uint8 (ceil(N/L) * K * L,): block j, beat k, lane l holds W[j*L + l, k]."""
+_PACK_BLOCKS = 1024  # output blocks packed at once (1024 x 16 lanes x K=640: 10 MB)
+
+
+def pack_weights(w: np.ndarray, lanes: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Weights int8 (N, K) -> uint8 (ceil(N/L) * K * L,): block j, beat k, lane l holds W[j*L + l, k].
+
+    `out`: uint8 memory of that size to pack into (a device buffer), instead of a new array.
+    """
     n, k = w.shape
     blocks = -(-n // lanes)
-    padded = np.zeros((blocks * lanes, k), dtype=np.int8)
-    padded[:n] = w
-    return (
-        np.ascontiguousarray(padded.reshape(blocks, lanes, k).transpose(0, 2, 1)).view(np.uint8).reshape(-1)
-    )
+    if out is None:
+        out = np.empty(blocks * k * lanes, dtype=np.uint8)
+    elif out.dtype != np.uint8 or out.size != blocks * k * lanes:
+        raise ValueError(f"out must be {blocks * k * lanes} uint8 bytes, not {out.size} {out.dtype}")
+    packed = out.reshape(-1).view(np.int8).reshape(blocks, k, lanes)
+    # a group of blocks at a time: a 262,144-row LM head would otherwise need two more copies of itself
+    for b0 in range(0, blocks, _PACK_BLOCKS):
+        b1 = min(blocks, b0 + _PACK_BLOCKS)
+        rows = w[b0 * lanes : b1 * lanes]
+        padded = np.zeros(((b1 - b0) * lanes, k), dtype=np.int8)
+        padded[: len(rows)] = rows
+        packed[b0:b1] = padded.reshape(b1 - b0, lanes, k).transpose(0, 2, 1)
+    return out.reshape(-1)
+
+
+def unpack_weights(packed: np.ndarray, n: int, k: int, lanes: int) -> np.ndarray:
+    """Inverse of pack_weights: uint8 packed -> int8 (N, K)."""
+    blocks = -(-n // lanes)
+    w = packed.view(np.int8).reshape(blocks, k, lanes).transpose(0, 2, 1).reshape(blocks * lanes, k)
+    return np.ascontiguousarray(w[:n])
 
 
 def check_int4(w: np.ndarray, scales: np.ndarray, group: int) -> None:
@@ -176,30 +197,44 @@ def check_int4(w: np.ndarray, scales: np.ndarray, group: int) -> None:
         )
 
 
-def pack_weights_int4(w: np.ndarray, scales: np.ndarray, lanes: int, group: int) -> np.ndarray:
+def pack_weights_int4(
+    w: np.ndarray, scales: np.ndarray, lanes: int, group: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """int4 W (N, K) in int8 storage + uint8 scales (N, ceil(K/group)) -> the int4 block layout (uint8).
 
     Block j, group g: one scale beat (byte l = scales[j*L + l, g]), then ceil(k_g/2) beats whose byte l
     holds W[j*L + l, k] in the low nibble and W[j*L + l, k + 1] in the high one (k = g*group + 2t).
+    `out`: uint8 memory of that size to pack into (a device buffer), instead of a new array.
     """
     check_int4(w, scales, group)
+    if group % 2:
+        raise ValueError(f"the int4 group ({group}) must be even: a beat holds two k values")
     n, k = w.shape
     blocks = -(-n // lanes)
     groups = -(-k // group)
-    kp = -(-k // 2) * 2
-    padded = np.zeros((blocks * lanes, kp), dtype=np.uint8)
-    padded[:n, :k] = w.view(np.uint8) & 0x0F
-    pairs = padded[:, 0::2] | (padded[:, 1::2] << 4)  # (N', ceil(K/2)) bytes
-    sc = np.zeros((blocks * lanes, groups), dtype=np.uint8)
-    sc[:n] = scales
     per_group = group // 2
-    out = []
-    for j in range(blocks):
-        lanes_j = slice(j * lanes, (j + 1) * lanes)
-        for g in range(groups):
-            out.append(sc[lanes_j, g][None, :])
-            out.append(pairs[lanes_j, g * per_group : (g + 1) * per_group].T)
-    return np.ascontiguousarray(np.concatenate(out, axis=0)).reshape(-1)
+    block_beats = -(-k // 2) + groups
+    size = blocks * block_beats * lanes
+    if out is None:
+        out = np.empty(size, dtype=np.uint8)
+    elif out.dtype != np.uint8 or out.size != size:
+        raise ValueError(f"out must be {size} uint8 bytes, not {out.size} {out.dtype}")
+    dest = out.reshape(blocks, block_beats, lanes)
+    # A group of blocks at a time, laid out as (block, group, scale beat + weight beats, lane); the last
+    # group's padding beats sit at the end of each block and are cut off.
+    for b0 in range(0, blocks, _PACK_BLOCKS):
+        b1 = min(blocks, b0 + _PACK_BLOCKS)
+        rows = (b1 - b0) * lanes
+        nib = np.zeros((rows, groups * group), dtype=np.uint8)
+        nib[: min(n, b1 * lanes) - b0 * lanes, :k] = w[b0 * lanes : b1 * lanes].view(np.uint8) & 0x0F
+        sc = np.zeros((rows, groups), dtype=np.uint8)
+        sc[: min(n, b1 * lanes) - b0 * lanes] = scales[b0 * lanes : b1 * lanes]
+        pairs = (nib[:, 0::2] | (nib[:, 1::2] << 4)).reshape(b1 - b0, lanes, groups, per_group)
+        full = np.empty((b1 - b0, groups, 1 + per_group, lanes), dtype=np.uint8)
+        full[:, :, 0, :] = sc.reshape(b1 - b0, lanes, groups).transpose(0, 2, 1)
+        full[:, :, 1:, :] = pairs.transpose(0, 2, 3, 1)
+        dest[b0:b1] = full.reshape(b1 - b0, groups * (1 + per_group), lanes)[:, :block_beats]
+    return out.reshape(-1)
 
 
 def pack_job(

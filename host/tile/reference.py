@@ -60,6 +60,9 @@ def error_beat(manifest: TileManifest, code: int, index: int) -> np.ndarray:
     return words.view(np.uint8)
 
 
+_BLOCKS_AT_ONCE = 256  # output blocks per int64 product in run_packet (256 x 16 lanes x K=640: 21 MB)
+
+
 def matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """The tile's int8 arithmetic: int8 x int8 products summed exactly (no build's max_k overflows int32)."""
     acc = x.astype(np.int64) @ w.astype(np.int64).T
@@ -159,14 +162,20 @@ def run_packet(
     )
     blocks_out = []
     if done_blocks:
-        blocks = weights[: done_blocks * per_block].reshape(done_blocks, per_block, lanes)
-        if shape.int4:
-            w = np.concatenate([unpack_int4_block(b, k, lanes, shape.group) for b in blocks])
-        else:
-            w = blocks.view(np.int8).transpose(0, 2, 1).reshape(done_blocks * lanes, k)
-        y = matmul(x, w)  # (m, blocks*lanes)
-        y = y.reshape(m, done_blocks, lanes).transpose(1, 0, 2)
-        blocks_out = [np.ascontiguousarray(y).astype("<i4").view(np.uint8).reshape(-1)]
+        # Blocks a group at a time (outputs are independent per block), so the model's int64 working
+        # set stays small: a 262,144-row LM head would need 1.3 GB as one int64 matrix.
+        parts = []
+        for b0 in range(0, done_blocks, _BLOCKS_AT_ONCE):
+            b1 = min(done_blocks, b0 + _BLOCKS_AT_ONCE)
+            blocks = weights[b0 * per_block : b1 * per_block].reshape(b1 - b0, per_block, lanes)
+            if shape.int4:
+                w = np.concatenate([unpack_int4_block(b, k, lanes, shape.group) for b in blocks])
+            else:
+                w = blocks.view(np.int8).transpose(0, 2, 1).reshape((b1 - b0) * lanes, k)
+            y = matmul(x, w)  # (m, blocks*lanes)
+            y = y.reshape(m, b1 - b0, lanes).transpose(1, 0, 2)
+            parts.append(np.ascontiguousarray(y).astype("<i4").view(np.uint8).reshape(-1))
+        blocks_out = [np.concatenate(parts)]
     if code:
         return fail(code, bad, blocks_out)
     return PacketResult(blocks_out[0], 0, -1, fed_weights, job_cycles(manifest, shape))

@@ -75,3 +75,17 @@ def test_serve_is_bounded_by_duration(tiny: Llm, tmp_path: Path) -> None:
     t0 = time.monotonic()
     assert EventLoop(agent).run(max_events=5, duration=0.3) == []
     assert time.monotonic() - t0 < 2
+
+
+def test_unbounded_serve_hands_over_each_result_as_it_happens(tiny: Llm, tmp_path: Path, radio) -> None:  # type: ignore[no-untyped-def]
+    """`agent serve` without --max-events/--seconds: the first answer comes out while the loop keeps
+    listening (the generator is still open and answers the next event too)."""
+    agent = agent_for(tiny, tmp_path, radio, None, SimSensors(power=4.25, temp=51.0))
+    esp = radio.transport.esp
+    results = EventLoop(agent, radio).results()  # no bound on events or time
+    assert esp.ble_write(b"power please")
+    assert next(results).answer == "power 4.25 W"
+    assert esp.ble_write(b"what is the temperature")
+    assert next(results).answer == "temp 51.0 C"
+    results.close()
+    assert esp.platform.ble.notifications == [b"power 4.25 W", b"temp 51.0 C"]

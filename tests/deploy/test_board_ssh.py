@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import socket
 import sys
 import threading
@@ -23,6 +22,8 @@ from zynpu.board.remote import PROFILES, Remote, Target
 from zynpu.errors import UserError
 from zynpu.overlays import bitstream as bs
 
+from .snapshot import snapshot_checkout
+
 # The loopback "board": no sudo, no PYNQ; this interpreter has pytest, the deployed package comes first.
 BOARD_ENV = ["--profile", "plain", "--no-sudo", "--python", sys.executable]
 
@@ -36,14 +37,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A frozen copy of the checkout: others edit the live tree while these tests run."""
-    from zynpu.board.deploy import PACKAGE_PATHS, REPO_ROOT, tracked_files
-
-    snapshot = tmp_path_factory.mktemp("checkout")
-    for path in tracked_files(REPO_ROOT, [*PACKAGE_PATHS, "tests/deploy", "notebooks"]):
-        dest = snapshot / path.relative_to(REPO_ROOT)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, dest)
-    return snapshot
+    return snapshot_checkout(tmp_path_factory.mktemp("checkout"), ["tests/deploy", "notebooks"])
 
 
 def board(argv: list[str]) -> int:

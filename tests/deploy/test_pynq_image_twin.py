@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from zynpu.errors import UserError
 from zynpu.overlays import bitstream as bs
 
 from .pynq_image import image_twin
+from .snapshot import snapshot_checkout
 from .test_board_ssh import board
 
 pytestmark = pytest.mark.slow  # builds pynq's venv once (minutes), then ~1 min per run
@@ -34,14 +34,7 @@ def image_root() -> Path:
 @pytest.fixture(scope="module")
 def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A frozen copy of the checkout with its tests (others edit the live tree meanwhile)."""
-    from zynpu.board.deploy import PACKAGE_PATHS, REPO_ROOT, tracked_files
-
-    snapshot = tmp_path_factory.mktemp("checkout")
-    for path in tracked_files(REPO_ROOT, [*PACKAGE_PATHS, "tests", "notebooks"]):
-        dest = snapshot / path.relative_to(REPO_ROOT)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, dest)
-    return snapshot
+    return snapshot_checkout(tmp_path_factory.mktemp("checkout"), ["tests", "notebooks"])
 
 
 def twin_bitstream(folder: Path, venv_hwhs: Path) -> Path:

@@ -214,3 +214,21 @@ def test_pynq_dma_driver_sees_the_pg021_states(tmp_path: Path) -> None:
     npu = overlay.npu
     np.testing.assert_array_equal(npu.matmul(x, npu.load_weights(w)), reference.matmul(x, w))
     assert send.idle and recv.idle and recv.transferred == 2 * 16 * 4
+
+
+def test_results_come_back_through_a_cacheable_buffer(tmp_path: Path) -> None:
+    """CPU reads of pynq's default (non-cacheable) memory are slow on a board, so the driver reads
+    results from a cacheable buffer it invalidates first; the twin keeps the CPU's cached copy apart
+    from the DDR the DMA writes, so a missing invalidate would return stale zeros here."""
+    overlay, _ = open_twin(tmp_path, zynpu_hwh(VLNV, {}))
+    npu = overlay.npu
+    rng = np.random.default_rng(11)
+    x = rng.integers(-128, 128, (2, 40), dtype=np.int8)
+    w = rng.integers(-128, 128, (24, 40), dtype=np.int8)
+    packed = npu.pack_weights(w)
+    (part,) = packed.parts
+    assert part.output.coherent is False  # cacheable: needs (and gets) an invalidate before reads
+    assert part.buffer.coherent is True  # the large, write-only weights buffer stays non-cacheable
+    for _ in range(2):  # the second job's results must not be the first job's cached bytes
+        x = rng.integers(-128, 128, (2, 40), dtype=np.int8)
+        np.testing.assert_array_equal(npu.matmul(x, packed), reference.matmul(x, w))

@@ -14,6 +14,8 @@ from zynpu.device.base import DmaError
 
 @pytest.mark.parametrize("name", ["ref", "sim"])
 def test_transfer_refuses_what_does_not_fit_and_a_busy_channel(name: str) -> None:
+    if name == "sim":  # a board's environment has no RTL toolchain
+        pytest.importorskip("amaranth", reason="the sim device builds the RTL (pip install .[sim])")
     options = {"quiet": True} if name == "sim" else {}
     with open_device(name, **options) as device:
         buffer = device.allocate(64)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from zynpu.device import Device
+from zynpu.npu import plan
 from zynpu.tile import packing, reference
 
 SHAPES = [
@@ -100,3 +101,57 @@ def test_int4_input_errors_name_the_problem(device: Device) -> None:
         packing.pack_job(man, x, np.zeros((4, 10), dtype=np.int8), np.zeros((4, 2), dtype=np.uint8))
     with pytest.raises(ValueError, match="uint8"):
         packing.pack_job(man, x, np.zeros((4, 10), dtype=np.int8), np.zeros((4, 1), dtype=np.int16))
+
+
+# Through the driver: the host picks int8 or int4 per tensor; jobs, headers and cycles follow the format.
+@pytest.mark.parametrize(
+    ("m", "k", "n"),
+    [
+        (1, 640, 40),  # decode GEMV, three blocks
+        (11, 130, 17),  # M over two row blocks, a short last group
+        (2, 8192 + 100, 5),  # K over two parts (max_k of the default build), scales split at a group edge
+    ],
+)
+def test_npu_int4_matmul_is_bit_exact_and_cycles_follow_the_model(npu, m: int, k: int, n: int) -> None:  # type: ignore[no-untyped-def]
+    man = npu.manifest
+    if k > man.max_k + 128:
+        pytest.skip("shape is for the default build's max_k")
+    group = man.int4_group
+    rng = np.random.default_rng(m + k + n)
+    x = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
+    w, scales = random_int4(rng, n, k, group)
+    packed = npu.pack_weights_int4(w, scales, group)
+    assert packed.weights == "int4"
+    y = npu.matmul(x, packed)
+    np.testing.assert_array_equal(y, reference.matmul_int4(x, w, scales, group))
+    jobs = [job for wave in plan(man, m, k, n, 1, "int4") for job in wave]
+    assert all(job.shape.int4 for job in jobs)
+    assert npu.last.jobs == len(jobs)
+    assert npu.last.cycles == sum(reference.job_cycles(man, job.shape) for job in jobs)
+    assert npu.last.active == sum(job.shape.active_beats for job in jobs)
+    assert npu.last.bytes_in == sum(job.shape.input_bytes for job in jobs)
+
+
+def test_npu_mixes_formats_per_tensor(npu) -> None:  # type: ignore[no-untyped-def]
+    """An int8 and an int4 tensor on one device, used alternately: each job's header says its format."""
+    man = npu.manifest
+    group = man.int4_group
+    rng = np.random.default_rng(7)
+    x = rng.integers(-128, 128, size=(3, 200), dtype=np.int8)
+    w8 = rng.integers(-128, 128, size=(33, 200), dtype=np.int8)
+    w4, scales = random_int4(rng, 33, 200, group)
+    p8, p4 = npu.pack_weights(w8), npu.pack_weights_int4(w4, scales, group)
+    for _ in range(2):
+        np.testing.assert_array_equal(npu.matmul(x, p4), reference.matmul_int4(x, w4, scales, group))
+        np.testing.assert_array_equal(npu.matmul(x, p8), reference.matmul(x, w8))
+    # int4 streams ceil(K/2) + groups beats per block instead of K: the int4 tensor is the smaller one
+    assert p4.nbytes == 3 * (100 + 4) * man.lanes and p8.nbytes == 3 * 200 * man.lanes
+
+
+def test_npu_int4_refuses_a_foreign_group(npu) -> None:  # type: ignore[no-untyped-def]
+    group = npu.manifest.int4_group
+    w = np.zeros((4, 4 * group), dtype=np.int8)
+    with pytest.raises(ValueError, match="group"):
+        npu.pack_weights_int4(w, np.ones((4, 2), dtype=np.uint8), 2 * group)
+    with pytest.raises(ValueError, match=r"-8\.\.7"):
+        npu.pack_weights_int4(w + 8, np.ones((4, 4), dtype=np.uint8), group)

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+
+pytest.importorskip("hypothesis", reason="property tests need hypothesis (pip install .[dev])")
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -126,7 +126,9 @@ class SimDevice(Device):
         self.send = SimChannel(self, MM2S)
         self.recv = SimChannel(self, S2MM)
 
-    def allocate(self, shape: int | tuple[int, ...], dtype: np.dtype | type = np.uint8) -> Buffer:
+    def allocate(
+        self, shape: int | tuple[int, ...], dtype: np.dtype | type = np.uint8, cacheable: bool = False
+    ) -> Buffer:
         return self._memory.allocate(shape, dtype)
 
     def read(self, offset: int) -> int:
