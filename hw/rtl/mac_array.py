@@ -87,9 +87,10 @@ class MacArray(wiring.Component):
             m.d.sync += lead_valid.eq(prev_lead_valid & in_job)
             # Datapath registers load only when their stage holds a beat (clock enables): an idle row
             # costs the FPGA no toggling and the simulator a branch.
-            with m.If(prev_lead_valid):
+            with m.If(prev_lead_valid & in_job):
                 m.d.sync += lead_k.eq(prev_lead_k)
-            m.d.comb += rd.addr.eq(prev_lead_k >> shift)  # registered inside the memory
+            # The read port reads only for a beat this row takes (BRAM enable): idle rows do not toggle.
+            m.d.comb += [rd.addr.eq(prev_lead_k >> shift), rd.en.eq(prev_lead_valid & in_job)]
             word = Signal(8 * lanes, name=f"row{r}_xword", reset_less=True)  # memory output register
             pick = Signal(shift, name=f"row{r}_pick", reset_less=True)
             with m.If(lead_valid):
@@ -104,11 +105,11 @@ class MacArray(wiring.Component):
             p_valid, p_a, p_b, p_first, p_last = prev
             m.d.sync += valid.eq(p_valid & in_job)
             int4 = self.feed.int4  # the job's format: constant while its beats are in flight
-            with m.If(p_valid):
+            with m.If(p_valid & in_job):
                 m.d.sync += [wa.eq(p_a), first.eq(p_first), last.eq(p_last)]
             # The `b` products (k + 1) only exist for int4: an int8 job leaves them idle (and ignores
             # their accumulators), which halves the simulator's work per int8 beat.
-            with m.If(p_valid & int4):
+            with m.If(p_valid & in_job & int4):
                 m.d.sync += wb.eq(p_b)
             busy += [lead_valid, valid]
 
@@ -131,18 +132,26 @@ class MacArray(wiring.Component):
             committed = Signal(name=f"row{r}_committed")
             summed = Signal(name=f"row{r}_summed")
             m.d.sync += [committed.eq(c3 & c3_last), summed.eq(committed)]
+            # A row's accumulators (P registers) as one register per product kind, a lane per word: the
+            # simulator then keeps one copy per row of what every lane's accumulator held before the
+            # clock edge instead of one per lane (a register that reads itself and that others read needs
+            # that copy); on the FPGA the bits are the DSPs' P registers all the same.
+            acc_rows = {
+                name: Signal(lanes * acc_bits, name=f"row{r}_p{name}", reset_less=True) for name in ("a", "b")
+            }
             for lane in range(lanes):
                 sums = []
                 for name, x, w, used in (("a", x_a, wa, 1), ("b", x_b, wb, int4)):
                     b_reg = Signal(signed(WEIGHT_BITS), name=f"row{r}_{name}{lane}_b", reset_less=True)
                     prod = Signal(signed(8 + WEIGHT_BITS), name=f"row{r}_{name}{lane}_m", reset_less=True)
-                    acc = Signal(signed(acc_bits), name=f"row{r}_{name}{lane}_p", reset_less=True)
+                    acc_word = acc_rows[name].word_select(lane, acc_bits)
+                    acc = acc_word.as_signed()
                     with m.If(valid & used):
                         m.d.sync += b_reg.eq(w.word_select(lane, WEIGHT_BITS))
                     with m.If(c2 & used):
                         m.d.sync += prod.eq(x * b_reg)
                     with m.If(c3 & used):
-                        m.d.sync += acc.eq(Mux(c3_first, 0, acc) + prod)
+                        m.d.sync += acc_word.eq(Mux(c3_first, 0, acc) + prod)
                     sums.append(acc)
                 # The two accumulators' sum in two 16-bit steps (a 32-bit add is 5 logic levels).
                 lo = Signal(HALF + 1, name=f"row{r}_{lane}_lo", reset_less=True)

@@ -48,7 +48,7 @@ class ResultDrain(wiring.Component):
         block_end = (beat == beats - 1) & (row == self.last_row)
 
         code = Signal(32)
-        m.d.comb += code.eq(self.error.payload.code)
+        m.d.comb += code.eq(self.error.payload.code.as_value())  # the error beat carries it as 32 bits
         error_data = Cat(
             Const(spec.ERROR_MAGIC, 32), code, self.error.payload.index, Const(0, 8 * lanes - 96)
         )

@@ -11,7 +11,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import regmap, spec
-from .axis import axis_signature, register_bus_signature
+from .axis import ErrorCode, axis_signature, register_bus_signature
 from .counters import PerfCounters
 from .job_parser import JobParser
 from .mac_array import MacArray
@@ -68,7 +68,7 @@ class NpuTile(wiring.Component):
 
         # Status.
         done = Signal()
-        error = Signal(spec.ErrorCode)
+        error = Signal(ErrorCode)
         irq_enable = Signal()
         # The parser latches the code in the cycle it detects the error; STATUS follows a cycle later.
         err_detected = Signal()

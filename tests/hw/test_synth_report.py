@@ -96,3 +96,24 @@ def test_two_chained_carry4_count_as_one_carry8_level() -> None:
     }
     netlist = {"modules": {"top": {"ports": {}, "cells": cells}}}
     assert logic_levels(netlist, "top")["max_reg_to_reg"] == 2
+
+
+def test_paths_are_named_after_the_nets_the_registers_drive() -> None:
+    """Mapped flip-flops are `$auto$...` cells; the report names them by the RTL net they drive."""
+    netlist = _netlist()
+    netlist["modules"]["top"]["netnames"] = {
+        "row0_acc": {"hide_name": 0, "bits": [20, 99]},
+        "$auto$ff.cc:1$2": {"hide_name": 1, "bits": [20]},
+        "row0_sum": {"hide_name": 0, "bits": [23]},
+        "row0_out": {"hide_name": 0, "bits": [24]},
+    }
+    worst = logic_levels(netlist, "top")["worst"][0]
+    assert worst == {"levels": 3, "from": "row0_acc[0]", "to": "row0_out .D"}
+
+
+def test_dsp_registering_counts_the_requested_primitive() -> None:
+    netlist = _netlist()
+    netlist["modules"]["top"]["cells"]["e1"] = _cell("DSP48E1", {"A": [1]}, {"P": [2]}, AREG="1", MREG="1")
+    e1 = dsp_registers(netlist, "top", "DSP48E1")
+    assert e1["total"] == 1 and e1["fully_registered"] == 1  # BREG, PREG default to 1, as in the cell model
+    assert dsp_registers(netlist, "top")["total"] == 2
