@@ -162,3 +162,15 @@ def test_int4_over_p_ports_is_bit_exact_and_each_tile_follows_the_cycle_model(ki
     assert npu.last.jobs == len(expected) == ports
     assert npu.last.cycles == sum(expected)
     assert npu.last.wave_cycles == max(expected)
+
+
+def test_an_int4_policy_decodes_on_p_ports_with_the_predicted_cycles(kind: str) -> None:
+    """The host picks int4 per tensor (policy w4a8) and the tiles' counters equal the roofline's cycles."""
+    if kind != "ref":
+        pytest.skip("a whole decode step: the numpy model is enough here (the sim runs the int4 jobs above)")
+    from zynpu.bench.decode import run
+
+    result = run(device_name=kind, tokens=1, ports=2, policy="w4a8")
+    assert result["weight_bits_per_param"] == 4.125  # 4-bit weights + one 8-bit scale per 64
+    assert result["tile_cycles_per_token"] > 0
+    assert result["roofline_error"] == 0.0
