@@ -23,7 +23,7 @@ beat by beat, and shifts the rows up after each row: a shift register in place o
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -80,7 +80,7 @@ class MacArray(wiring.Component):
             # A beat goes no further than the job's last token row. Beyond it, a beat of a job with few
             # rows would still be in flight when the next job (with more rows) has started, and would
             # commit stale sums into that job's results.
-            in_job = self.feed.last_row >= r
+            in_job = (self.feed.last_row >= r) if r else Const(1)  # row 0 takes every beat
             # The lead chain: the k of the beat that reaches this row's chain register next cycle.
             lead_valid = Signal(name=f"row{r}_lead_valid")
             lead_k = Signal(cfg.k_bits, name=f"row{r}_lead_k", reset_less=True)
