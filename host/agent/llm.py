@@ -45,6 +45,18 @@ class Llm:
         self.texts = token_texts(tokenizer)
         self._constraints: dict[str, TokenConstraint] = {}
 
+    def close(self) -> None:
+        """Release the engine's device (an NPU's); the model is unusable afterwards."""
+        from zynpu.model.engine import close_engine
+
+        close_engine(getattr(self.model, "engine", None))
+
+    def __enter__(self) -> Llm:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def npu(self) -> Any:
         eng = getattr(self.model, "engine", None)

@@ -40,14 +40,20 @@ def run(
     policy: str = "w8a8",
     a53_slowdown: float = A53_SLOWDOWN,
 ) -> dict[str, Any]:
+    ports = ports or 1
+    with open_ports(device_name, ports) as device:  # a cold sim build shows its progress on stderr
+        return _measure(device, model, tokens, board, ports, policy, a53_slowdown)
+
+
+def _measure(
+    device: Any, model: str | None, tokens: int, board: str, ports: int, policy: str, a53_slowdown: float
+) -> dict[str, Any]:
     from ..model.load import load
     from ..model.precision import FORMATS
     from ..model.precision import policy as make_policy
 
     spec = board_spec(board)
-    ports = ports or 1
     chosen = make_policy(policy)
-    device = open_ports(device_name, ports)  # a cold sim build shows its progress on stderr
     device_bytes = _count_allocations(device)
     npu = Npu(device)
     runs_int4 = hasattr(npu, "pack_weights_int4")
