@@ -23,6 +23,7 @@ class CostTally:
     jobs: int = 0  # tile jobs on one port
     cycles: int = 0  # tile busy cycles on one port (the CYCLES counters' sum)
     board_jobs: int = 0  # tile jobs on the board's weight ports
+    board_cycles: int = 0  # their critical path: per wave, the slowest port's busy cycles
     board_stream_s: float = 0.0  # the board's waves, each tile- or DDR-bound
 
 
@@ -52,5 +53,6 @@ class CostMeter:
         t.jobs += one.tile_jobs
         t.cycles += one.cycles
         t.board_jobs += on_board.tile_jobs
+        t.board_cycles += on_board.cycles
         t.board_stream_s += on_board.stream_seconds
         return self.inner.matmul(x, weights.inner)
