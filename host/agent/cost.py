@@ -73,26 +73,22 @@ def model_cost(name: str, engine: str, tasks: list[Task], board: str = "kv260") 
     """One model on `tasks`, on `engine` (an NPU device or the host int8 engine)."""
     from zynpu.agent.evaluate import run_task
     from zynpu.agent.llm import load_llm
+    from zynpu.device import open_device
     from zynpu.device.select import NPU_DEVICES
     from zynpu.model.cost_meter import CostMeter
-    from zynpu.model.engine import NumpyEngine, close_engine
+    from zynpu.model.engine import NumpyEngine
+    from zynpu.npu import Npu
     from zynpu.roofline import A53_SLOWDOWN, DEFAULT_HOST_JOB_S, board_spec
     from zynpu.tile.manifest import load_manifest
 
     spec = board_spec(board)
-    npu = None
-    if engine in NPU_DEVICES:
-        from zynpu.device import open_device
-        from zynpu.npu import Npu
-
-        npu = Npu(open_device(engine))
-        inner: Any = npu
-    elif engine == "numpy":
-        inner = NumpyEngine()
-    else:
+    if engine not in (*NPU_DEVICES, "numpy"):
         raise ValueError(f"agent-cost runs on an NPU device or the numpy engine, not {engine!r}")
-    meter = CostMeter(inner, npu.manifest if npu else load_manifest(), spec)
+    device = open_device(engine) if engine in NPU_DEVICES else None
     try:
+        npu = Npu(device) if device is not None else None
+        inner: Any = npu if npu is not None else NumpyEngine()
+        meter = CostMeter(inner, npu.manifest if npu is not None else load_manifest(), spec)
         t_load = time.perf_counter()
         llm = load_llm(None if name == TINY else name, engine=meter)
         load_s = time.perf_counter() - t_load
@@ -118,7 +114,8 @@ def model_cost(name: str, engine: str, tasks: list[Task], board: str = "kv260") 
                 }
             )
     finally:
-        close_engine(meter)
+        if device is not None:
+            device.close()
     return _summary(name, engine, rows, load_s, board, DEFAULT_HOST_JOB_S, A53_SLOWDOWN)
 
 
