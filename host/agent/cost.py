@@ -69,10 +69,16 @@ def run(
     return report
 
 
+# A task's cost is measured whole: the runtime's wall-time budget (120 s) would cut Gemma's sessions
+# short on the ref device or a loaded machine and report the cost of part of a task.
+WALL_TIME_S = 3600.0
+
+
 def model_cost(name: str, engine: str, tasks: list[Task], board: str = "kv260") -> dict[str, Any]:
     """One model on `tasks`, on `engine` (an NPU device or the host int8 engine)."""
     from zynpu.agent.evaluate import run_task
     from zynpu.agent.llm import load_llm
+    from zynpu.agent.runtime import Budgets
     from zynpu.device import open_device
     from zynpu.device.select import NPU_DEVICES
     from zynpu.model.cost_meter import CostMeter
@@ -98,11 +104,13 @@ def model_cost(name: str, engine: str, tasks: list[Task], board: str = "kv260") 
             counted = npu.total.cycles if npu else 0
             llm.model.engine_stats(reset=True)
             cpu0 = time.process_time()
-            outcome = run_task(llm, task)
+            outcome = run_task(llm, task, budgets=Budgets(wall_time=WALL_TIME_S))
             host_s = time.process_time() - cpu0 - llm.model.engine_stats().engine_s
             rows.append(
                 {
+                    "id": task.id,
                     "success": outcome.success,
+                    "end_reason": outcome.end_reason,
                     "input_tokens": outcome.input_tokens,
                     "output_tokens": outcome.output_tokens,
                     "seconds": outcome.seconds,
@@ -157,6 +165,11 @@ def _summary(
         f"predicted_{board}_host_s_per_task": host_s,
         f"predicted_{board}_s_per_task": stream_s + host_s,
     }
+    out["per_task"] = [
+        {key: r[key] for key in ("id", "success", "end_reason", "input_tokens", "output_tokens")}
+        | {"npu_cycles": r["counted_cycles"] if measured else r["model_cycles"]}
+        for r in rows
+    ]
     if measured:
         out["cycle_model_equals_counters"] = all(r["counted_cycles"] == r["model_cycles"] for r in rows)
     return out
