@@ -35,6 +35,8 @@ DEFAULT_CONTEXT = 256
 # (jwhitham.org, 2015) put a 3.3 GHz Core i3-3220 10.5x (integer) and 10.4x (FP) ahead of a Cortex-A7
 # Raspberry Pi 2, a core of similar class.
 A53_SLOWDOWN = 10.0
+A53_SLOWDOWN_SOURCE = "estimate: clock x IPC x SIMD width (roofline.py)"
+
 @dataclass(frozen=True)
 class BoardSpec:
     name: str
@@ -321,3 +323,11 @@ def plot(
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def host_budget_for(no_host: Prediction, fraction: float) -> float:
+    """Host seconds per token (board CPU, serial with the stream, as `predict` adds them) that still reach
+    `fraction` of the sustained DDR roofline, from a prediction made without host time; 0 when the
+    stream alone cannot."""
+    token_s = no_host.bytes_per_token / (fraction * no_host.ddr_sustained_gbytes_per_s * 1e9)
+    return max(0.0, token_s - no_host.stream_seconds - no_host.host_seconds)
