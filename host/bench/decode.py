@@ -141,8 +141,8 @@ def run(
     if stages is not None:
         result["host_profile_us_per_token"] = host_profile.host_stages(stages)
         result["host_profile_method"] = (
-            "cProfile over one more run of the same tokens, wall clock: stage times carry the profiler's "
-            "per-call cost (compare their sum with host_us_per_token); device = the tile model, left out"
+            f"sampling every {host_profile.INTERVAL * 1e3:g} ms over {tokens} more tokens, each sample "
+            "weighted by the decoding thread's CPU time (zynpu.bench.host_profile); device work left out"
         )
     return result
 
@@ -151,6 +151,7 @@ def run(
 class _Run:
     """One timed run of decode steps: CPU and wall seconds, and what the engine and tiles counted."""
 
+    cpu_s: float  # the decoding thread's CPU seconds per token, engine included
     wall_s: float
     inside_s: float  # wall seconds inside the simulator (sim only)
     host_token_s: float  # host CPU per token outside the engine's matmul
@@ -177,16 +178,17 @@ def _timed_tokens(
     transformer.engine_stats(reset=True)
     before = _totals(npu)
     inside0 = getattr(device, "time_in_simulator", 0.0)
-    start, cpu_start = time.perf_counter(), time.process_time()
+    start, cpu_start = time.perf_counter(), host_profile.CLOCK()
     for _ in range(tokens):
         step()
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    wall, cpu = time.perf_counter() - start, host_profile.CLOCK() - cpu_start
     inside = getattr(device, "time_in_simulator", 0.0) - inside0
     stats = transformer.engine_stats()
     wave_cycles, cycles, active, tile_jobs, driver_s = (
         a - b for a, b in zip(_totals(npu), before, strict=True)
     )
     return _Run(
+        cpu_s=cpu / tokens,
         wall_s=wall,
         inside_s=inside,
         host_token_s=(cpu - stats.engine_s) / tokens,

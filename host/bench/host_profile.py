@@ -1,21 +1,28 @@
-"""Where a decode token's host time goes, stage by stage, from a deterministic profile (cProfile).
+"""Where a decode token's host time goes, stage by stage: a sampling profiler weighted by CPU time.
 
-Every Python function the decode step calls is attributed to one stage: functions named in `STAGES`
-own their time, device-model code (the `ref` numpy tile, the simulator harness) is the device's, and
-any other function (a numpy wrapper, a builtin method) belongs to the stage of whoever called it
-(split by the caller edges' time when several stages call it). The profiler adds its own cost to
-every Python call, so stage times here are larger than in an unprofiled run, most for the stages that
-make many small calls (the driver); `zynpu bench decode` reports the unprofiled totals beside them.
+While the decode steps run, a second thread wakes every `INTERVAL` seconds, looks at the decoding
+thread's Python stack (`sys._current_frames`) and charges the CPU time that thread used since the last
+look (its own CPU clock, `time.pthread_getcpuclockid`) to the stage of the innermost frame it knows:
+a function named in `stage_functions`, or device-model code (the `ref` numpy tile, the simulator
+harness: the device's work, not the host's). Time inside a numpy call lands on the Python function that
+made it. Weighting by the thread's CPU clock keeps a shared machine's waits for a core out of the
+stages; sampling keeps the profiler's cost off the measured code (a deterministic profiler such as
+cProfile adds microseconds to every call, several times the cost of the small numpy calls measured).
 """
 
 from __future__ import annotations
 
-import cProfile
-import pstats
-from collections.abc import Callable, Iterable
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
-Key = tuple[str, int, str]  # pstats' function key: (file, first line, name)
+Key = tuple[str, int, str]  # a function: (file, first line, name)
+CLOCK = time.thread_time  # CPU seconds of the calling (decoding) thread
+INTERVAL = 0.0005  # seconds between samples
 DEVICE = "device"  # the tile's own work (numpy model / simulator / the board's hardware), not host time
 OTHER = "python: layer glue"  # residual adds, slicing, calls between stages
 
@@ -68,79 +75,65 @@ def stage_functions(device: Any = None) -> dict[str, list[Callable[..., Any]]]:
 
 def device_paths() -> tuple[str, ...]:
     """Source files (or folders) whose functions are the device's work: the tile model, the simulator."""
-    from pathlib import Path
-
     from ..device import ref
     from ..tile import reference
 
     return (ref.__file__, reference.__file__, str(Path(ref.__file__).parent / "sim"))
 
 
-def _key(function: Callable[..., Any]) -> Key:
-    code = function.__code__  # type: ignore[attr-defined]
+def _key(code: Any) -> Key:
     return (code.co_filename, code.co_firstlineno, code.co_name)
 
 
-def attribute(
-    stats: dict[Key, tuple[Any, ...]],
-    named: dict[Key, str],
-    device_prefixes: Iterable[str] = (),
-) -> dict[str, float]:
-    """Seconds per stage from pstats' raw table {key: (cc, nc, tottime, cumtime, callers)}.
+class Classifier:
+    """The stage of a stack: its innermost frame that is a named stage function or device code."""
 
-    A named function's own time is its stage's; a function in `device_paths` is the device's; any
-    other function's own time is split over its callers' stages, each caller edge weighted by the time
-    spent in the function when called from there (the gprof assumption).
-    """
-    paths = tuple(device_prefixes)
-    memo: dict[Key, dict[str, float]] = {}
+    def __init__(self, device: Any = None) -> None:
+        functions = stage_functions(device)
+        self.named = {_key(f.__code__): stage for stage, fs in functions.items() for f in fs}
+        self.device_prefixes = device_paths()
 
-    def stages_of(key: Key, seen: frozenset[Key] = frozenset()) -> dict[str, float]:
-        """The stage mix that time spent in `key` belongs to (fractions summing to 1)."""
-        if key in named:
-            return {named[key]: 1.0}
-        if key[0].startswith(paths):
-            return {DEVICE: 1.0}
-        if key in memo:
-            return memo[key]
-        callers = stats.get(key, (0, 0, 0.0, 0.0, {}))[4]
-        weights = {c: edge[3] or edge[2] for c, edge in callers.items() if c not in seen}
-        total = sum(weights.values())
-        if not weights or total <= 0:
-            mix = {OTHER: 1.0}
-        else:
-            mix = {}
-            for caller, weight in weights.items():
-                for stage, share in stages_of(caller, seen | {key}).items():
-                    mix[stage] = mix.get(stage, 0.0) + share * weight / total
-        if not seen:
-            memo[key] = mix
-        return mix
-
-    seconds: dict[str, float] = {}
-    for key, (_, _, tottime, _, callers) in stats.items():
-        if key in named or key[0].startswith(paths) or not callers:
-            for stage, share in stages_of(key).items():
-                seconds[stage] = seconds.get(stage, 0.0) + tottime * share
-            continue
-        for caller, edge in callers.items():  # the edge's own time goes to the caller's stages
-            for stage, share in stages_of(caller, frozenset({key})).items():
-                seconds[stage] = seconds.get(stage, 0.0) + edge[2] * share
-    return seconds
+    def __call__(self, frame: FrameType | None) -> str:
+        while frame is not None:
+            code = frame.f_code
+            stage = self.named.get(_key(code))
+            if stage is not None:
+                return stage
+            if code.co_filename.startswith(self.device_prefixes):
+                return DEVICE
+            frame = frame.f_back
+        return OTHER
 
 
 def profile(step: Callable[[], Any], repeats: int, device: Any = None) -> dict[str, float]:
-    """Run `step` `repeats` times under cProfile; seconds per stage per call of `step`."""
-    named = {_key(f): stage for stage, functions in stage_functions(device).items() for f in functions}
-    profiler = cProfile.Profile()
-    profiler.enable()
+    """Run `step` `repeats` times while sampling; CPU seconds per stage per call of `step`."""
+    classify = Classifier(device)
+    target = threading.get_ident()
+    cpu_clock = time.pthread_getcpuclockid(target)
+    seconds: dict[str, float] = {}
+    done = threading.Event()
+
+    def sample() -> None:
+        last = time.clock_gettime(cpu_clock)
+        while not done.wait(INTERVAL):
+            frame = sys._current_frames().get(target)
+            now = time.clock_gettime(cpu_clock)
+            stage = classify(frame)
+            seconds[stage] = seconds.get(stage, 0.0) + now - last
+            last = now
+            del frame
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(INTERVAL / 5)  # let the sampler in between bytecodes this often
+    sampler = threading.Thread(target=sample, name="zynpu-host-profile", daemon=True)
+    sampler.start()
     try:
         for _ in range(repeats):
             step()
     finally:
-        profiler.disable()
-    raw: dict[Key, tuple[Any, ...]] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    seconds = attribute(raw, named, device_paths())
+        done.set()
+        sampler.join()
+        sys.setswitchinterval(switch)
     return {stage: value / repeats for stage, value in sorted(seconds.items(), key=lambda kv: -kv[1])}
 
 

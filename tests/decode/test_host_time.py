@@ -73,24 +73,39 @@ def test_neox_rope_is_the_rotation_of_the_two_halves() -> None:
     _same(layers.apply_rope(x, cos[5:7], sin[5:7], "neox"), want)
 
 
-def test_decode_bench_profiles_host_time_on_ref_and_numpy_with_the_same_tokens() -> None:
+def test_the_sampler_charges_cpu_time_to_the_stage_running() -> None:
+    """A step that is nearly all one stage's work comes out as that stage (the profile is statistical,
+    the margin wide); the device's own work is kept apart from the host's."""
+    from zynpu.bench import host_profile
+
+    big = RNG.standard_normal((64, 20_000)).astype(np.float32)
+    w = RNG.standard_normal(20_000).astype(np.float32)
+    for stage, work in (
+        ("activation quantization", lambda: w8a8.quantize_rows(big)),
+        ("norms (RMSNorm)", lambda: layers.rms_norm(big, w, 1e-6)),
+    ):
+        seconds = host_profile.profile(work, 8)
+        assert max(seconds, key=seconds.__getitem__) == stage
+        assert seconds[stage] > 0.8 * sum(seconds.values())
+
+
+def test_decode_bench_reports_host_time_on_ref_and_numpy_with_the_same_tokens() -> None:
     pytest.importorskip("tokenizers", reason="needs the model extra (pip install .[model])")
-    from zynpu.bench import decode
+    from zynpu.bench import decode, host_profile
 
     ref = decode.run(device_name="ref", tokens=3, ports=2, repeat=2, profile=True)
     numpy = decode.run(device_name="numpy", tokens=3, repeat=2, profile=True)
     assert ref["generated_token_ids"] == numpy["generated_token_ids"]  # the int8 datapath is exact
     # host costs come from the repeat with the least host CPU time; every repeat is listed
-    assert round(ref["host_job_us"], 2) in ref["host_job_us_runs"]
+    assert round(ref["host_job_us"], 2) in ref["host_job_us_runs"] and len(ref["host_job_us_runs"]) == 2
     assert round(numpy["host_token_us"], 1) in numpy["host_token_us_runs"]
+    assert ref["host_job_us"] > 0 and numpy["host_job_us"] is None
+    known = set(host_profile.stage_functions()) - {host_profile.DEVICE}
     for result in (ref, numpy):
         stages = result["host_profile_us_per_token"]
-        assert stages["norms (RMSNorm)"] > 0 and stages["activation quantization"] > 0
-        assert stages["attention over the KV cache"] > 0 and stages["LM head arg-max"] > 0
-        assert "device" not in stages and not any(name.startswith("numpy engine") for name in stages)
-        assert result["host_token_us"] > 0 and len(result["host_token_us_runs"]) == 2
-    assert ref["host_job_us"] > 0 and numpy["host_job_us"] is None
+        assert set(stages) <= known and all(v >= 0 for v in stages.values()) and sum(stages.values()) > 0
+        assert not any(name.startswith("numpy engine") for name in stages)
+        assert result["host_us_per_token"] >= result["host_token_us"] > 0
     assert not any(s.startswith("driver") for s in numpy["host_profile_us_per_token"])
-    assert any(s.startswith("driver") and v > 0 for s, v in ref["host_profile_us_per_token"].items())
-    # the 0.90 budget: host time this small on the board still reaches 0.90 of sustained DDR
+    # the 0.90 budget: the most host time per token on the board that still reaches 0.90 of sustained DDR
     assert 0 < ref["kv260_host_us_per_token_for_0_90"] < ref["predicted_kv260_host_us_per_token"]
