@@ -76,7 +76,7 @@ def run(
 
     runs = [_timed_tokens(step, tokens, transformer, npu, device) for _ in range(repeat)]
     best = min(runs, key=lambda r: r.host_token_s + r.host_job_s * r.jobs)
-    stages = host_profile.profile(step, tokens, device) if profile else None
+    stages, samples = host_profile.profile(step, tokens, device) if profile else (None, 0)
 
     host_job_s = best.host_job_s if npu is not None else 0.0
     at_ports = predict(
@@ -140,9 +140,10 @@ def run(
         result["host_job_us_note"] = "the numpy engine has no driver: the prediction leaves per-job costs out"
     if stages is not None:
         result["host_profile_us_per_token"] = host_profile.host_stages(stages)
+        result["host_profile_samples"] = samples
         result["host_profile_method"] = (
-            f"sampling every {host_profile.INTERVAL * 1e3:g} ms over {tokens} more tokens, each sample "
-            "weighted by the decoding thread's CPU time (zynpu.bench.host_profile); device work left out"
+            f"statistical: a sample per {host_profile.INTERVAL * 1e3:g} ms of CPU time (kernel tick) over "
+            f"{tokens} more tokens, charged to the stage running (zynpu.bench.host_profile); device left out"
         )
     return result
 

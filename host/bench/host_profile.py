@@ -1,18 +1,20 @@
-"""Where a decode token's host time goes, stage by stage: a sampling profiler weighted by CPU time.
+"""Where a decode token's host time goes, stage by stage: a statistical profiler on the CPU clock.
 
-While the decode steps run, a second thread wakes every `INTERVAL` seconds, looks at the decoding
-thread's Python stack (`sys._current_frames`) and charges the CPU time that thread used since the last
-look (its own CPU clock, `time.pthread_getcpuclockid`) to the stage of the innermost frame it knows:
-a function named in `stage_functions`, or device-model code (the `ref` numpy tile, the simulator
-harness: the device's work, not the host's). Time inside a numpy call lands on the Python function that
-made it. Weighting by the thread's CPU clock keeps a shared machine's waits for a core out of the
-stages; sampling keeps the profiler's cost off the measured code (a deterministic profiler such as
-cProfile adds microseconds to every call, several times the cost of the small numpy calls measured).
+While the decode steps run, the kernel interrupts the process every `INTERVAL` seconds of its CPU time
+(`setitimer(ITIMER_PROF)`: the tick is the kernel's, 4 ms at HZ=250) and the handler charges the
+decoding thread's CPU time since the last tick to the stage of the innermost frame it knows: a function
+named in `stage_functions`, or device-model code (the `ref` numpy tile, the simulator harness: the
+device's work, not the host's). Python handles the signal between bytecodes, so the time of a numpy call
+lands on the Python function that made it. Sampling on the CPU clock keeps a shared machine's waits for a
+core out of the stages, and keeps the profiler's cost off the measured code (a deterministic profiler
+such as cProfile adds microseconds to every call, several times the cost of the small numpy calls
+measured here). The price is resolution: a stage's figure is good to about its share of the samples,
+so `zynpu bench decode --profile` reports how many samples the host stages got.
 """
 
 from __future__ import annotations
 
-import sys
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -20,9 +22,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ..errors import UserError
+
 Key = tuple[str, int, str]  # a function: (file, first line, name)
 CLOCK = time.thread_time  # CPU seconds of the calling (decoding) thread
-INTERVAL = 0.0005  # seconds between samples
+INTERVAL = 0.001  # seconds of process CPU time between samples (the kernel rounds up to its tick)
 DEVICE = "device"  # the tile's own work (numpy model / simulator / the board's hardware), not host time
 OTHER = "python: layer glue"  # residual adds, slicing, calls between stages
 
@@ -105,36 +109,34 @@ class Classifier:
         return OTHER
 
 
-def profile(step: Callable[[], Any], repeats: int, device: Any = None) -> dict[str, float]:
-    """Run `step` `repeats` times while sampling; CPU seconds per stage per call of `step`."""
+def profile(step: Callable[[], Any], repeats: int, device: Any = None) -> tuple[dict[str, float], int]:
+    """Run `step` `repeats` times while sampling: (CPU seconds per stage per call of `step`, samples).
+
+    Must run on the main thread (POSIX delivers the profiling signal to the process, Python runs the
+    handler there)."""
+    if threading.current_thread() is not threading.main_thread():
+        raise UserError("the host profile samples the main thread; run the decode there")
     classify = Classifier(device)
-    target = threading.get_ident()
-    cpu_clock = time.pthread_getcpuclockid(target)
     seconds: dict[str, float] = {}
-    done = threading.Event()
+    state = {"last": CLOCK(), "samples": 0}
 
-    def sample() -> None:
-        last = time.clock_gettime(cpu_clock)
-        while not done.wait(INTERVAL):
-            frame = sys._current_frames().get(target)
-            now = time.clock_gettime(cpu_clock)
-            stage = classify(frame)
-            seconds[stage] = seconds.get(stage, 0.0) + now - last
-            last = now
-            del frame
+    def on_tick(signum: int, frame: FrameType | None) -> None:
+        now = CLOCK()
+        stage = classify(frame)
+        seconds[stage] = seconds.get(stage, 0.0) + now - state["last"]
+        state["last"] = now
+        state["samples"] += 1
 
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(INTERVAL / 5)  # let the sampler in between bytecodes this often
-    sampler = threading.Thread(target=sample, name="zynpu-host-profile", daemon=True)
-    sampler.start()
+    previous = signal.signal(signal.SIGPROF, on_tick)
+    signal.setitimer(signal.ITIMER_PROF, INTERVAL, INTERVAL)
     try:
         for _ in range(repeats):
             step()
     finally:
-        done.set()
-        sampler.join()
-        sys.setswitchinterval(switch)
-    return {stage: value / repeats for stage, value in sorted(seconds.items(), key=lambda kv: -kv[1])}
+        signal.setitimer(signal.ITIMER_PROF, 0.0, 0.0)
+        signal.signal(signal.SIGPROF, previous)
+    per_step = {stage: value / repeats for stage, value in sorted(seconds.items(), key=lambda kv: -kv[1])}
+    return per_step, state["samples"]
 
 
 def host_stages(per_token_s: dict[str, float]) -> dict[str, float]:
