@@ -1,18 +1,21 @@
 """`zynpu bench decode`: decode on the NPU, measured from its counters and compared with the roofline.
 
-Prefill runs the prompt as one GEMM pass; then `tokens` greedy decode steps (GEMV, M = 1) are timed.
-npu_cycles_per_token comes from the tiles' CYCLES counters (per wave of port jobs, the slowest port);
-roofline_error compares it with the cycle count predicted from first principles (`zynpu.roofline`).
-On sim/ref, tokens_per_second is this machine's speed, not the board's.
+Prefill runs the prompt as one GEMM pass; then `tokens` greedy decode steps (GEMV, M = 1) are timed,
+`repeat` times. npu_cycles_per_token comes from the tiles' CYCLES counters (per wave of port jobs, the
+slowest port); roofline_error compares it with the cycle count predicted from first principles
+(`zynpu.roofline`). On sim/ref, tokens_per_second is this machine's speed, not the board's. On the
+`numpy` engine there is no tile and no driver: only the host work between jobs is measured.
 
-Host time is measured here, in CPU seconds of this process (the machine is shared): host_job_us is
+Host time is measured here in the decoding thread's CPU seconds (the machine is shared): host_job_us is
 the driver's own time per tile job (CPU time in `Npu.matmul` minus that inside the device's
 transfers, waits and register reads, i.e. the simulator or the numpy model), and host_token_us the
 host's work between jobs per token (norms, attention, activation quantization and dequantization, the
-LM head's arg-max: the decode step's CPU time minus the engine's). The board
-prediction scales both by `roofline.A53_SLOWDOWN` (see there for its source) until a board measures
-them. The prediction is for `policy` (int8/int4 per site); a tile build without int4 runs the decode
-with int8 weights, which costs the host the same work, and says so in `measured_policy`.
+LM head's arg-max: the decode step's CPU time minus the engine's). Both come from the repeat with the
+least host time (noise on a shared machine only adds; every repeat is listed). `profile` adds the
+per-stage breakdown (`zynpu.bench.host_profile`). The board prediction scales both by
+`roofline.A53_SLOWDOWN` (see there for its source) until a board measures them. The prediction is for
+`policy` (int8/int4 per site); a tile build without int4 runs the decode with int8 weights, which costs
+the host the same work, and says so in `measured_policy`.
 """
 
 from __future__ import annotations
@@ -142,8 +145,8 @@ def run(
         result["host_profile_us_per_token"] = host_profile.host_stages(stages)
         result["host_profile_samples"] = samples
         result["host_profile_method"] = (
-            f"statistical: a sample per {host_profile.INTERVAL * 1e3:g} ms of CPU time (kernel tick) over "
-            f"{tokens} more tokens, charged to the stage running (zynpu.bench.host_profile); device left out"
+            f"statistical: a sample every {host_profile.INTERVAL * 1e3:g} ms over {tokens} more tokens, the "
+            "thread's CPU time charged to the stage running (zynpu.bench.host_profile); device left out"
         )
     return result
 

@@ -1,15 +1,15 @@
-"""Where a decode token's host time goes, stage by stage: a statistical profiler on the CPU clock.
+"""Where a decode token's host time goes, stage by stage: a statistical profiler weighted by CPU time.
 
-While the decode steps run, the kernel interrupts the process every `INTERVAL` seconds of its CPU time
-(`setitimer(ITIMER_PROF)`: the tick is the kernel's, 4 ms at HZ=250) and the handler charges the
-decoding thread's CPU time since the last tick to the stage of the innermost frame it knows: a function
-named in `stage_functions`, or device-model code (the `ref` numpy tile, the simulator harness: the
-device's work, not the host's). Python handles the signal between bytecodes, so the time of a numpy call
-lands on the Python function that made it. Sampling on the CPU clock keeps a shared machine's waits for a
-core out of the stages, and keeps the profiler's cost off the measured code (a deterministic profiler
-such as cProfile adds microseconds to every call, several times the cost of the small numpy calls
-measured here). The price is resolution: a stage's figure is good to about its share of the samples,
-so `zynpu bench decode --profile` reports how many samples the host stages got.
+While the decode steps run, a timer interrupts the process every `INTERVAL` seconds (`setitimer`,
+SIGALRM) and the handler charges the decoding thread's CPU time since the last sample to the stage of
+the innermost frame it knows: a function named in `stage_functions`, or device-model code (the `ref`
+numpy tile, the simulator harness: the device's work, not the host's). Python handles the signal between
+bytecodes, so the time of a numpy call lands on the Python function that made it. Weighting by the
+thread's CPU clock keeps a shared machine's waits for a core out of the stages (a sample taken while the
+thread waited carries no weight), and sampling keeps the profiler's cost off the measured code (a
+deterministic profiler such as cProfile adds microseconds to every call, several times the cost of the
+small numpy calls measured here). The price is resolution: a stage's figure is good to about the square
+root of its samples, so `zynpu bench decode --profile` reports how many samples the host stages got.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ..errors import UserError
 
 Key = tuple[str, int, str]  # a function: (file, first line, name)
 CLOCK = time.thread_time  # CPU seconds of the calling (decoding) thread
-INTERVAL = 0.001  # seconds of process CPU time between samples (the kernel rounds up to its tick)
+INTERVAL = 0.00025  # seconds between samples (the process's CPU-time timer ticks at only 250 Hz here)
 DEVICE = "device"  # the tile's own work (numpy model / simulator / the board's hardware), not host time
 OTHER = "python: layer glue"  # residual adds, slicing, calls between stages
 
@@ -110,10 +110,8 @@ class Classifier:
 
 
 def profile(step: Callable[[], Any], repeats: int, device: Any = None) -> tuple[dict[str, float], int]:
-    """Run `step` `repeats` times while sampling: (CPU seconds per stage per call of `step`, samples).
-
-    Must run on the main thread (POSIX delivers the profiling signal to the process, Python runs the
-    handler there)."""
+    """Run `step` `repeats` times while sampling: (CPU seconds per stage per call of `step`, the number
+    of samples that carried CPU time). Must run on the main thread (Python runs signal handlers there)."""
     if threading.current_thread() is not threading.main_thread():
         raise UserError("the host profile samples the main thread; run the decode there")
     classify = Classifier(device)
@@ -122,19 +120,20 @@ def profile(step: Callable[[], Any], repeats: int, device: Any = None) -> tuple[
 
     def on_tick(signum: int, frame: FrameType | None) -> None:
         now = CLOCK()
-        stage = classify(frame)
-        seconds[stage] = seconds.get(stage, 0.0) + now - state["last"]
+        if now > state["last"]:
+            stage = classify(frame)
+            seconds[stage] = seconds.get(stage, 0.0) + now - state["last"]
+            state["samples"] += 1
         state["last"] = now
-        state["samples"] += 1
 
-    previous = signal.signal(signal.SIGPROF, on_tick)
-    signal.setitimer(signal.ITIMER_PROF, INTERVAL, INTERVAL)
+    previous = signal.signal(signal.SIGALRM, on_tick)
+    signal.setitimer(signal.ITIMER_REAL, INTERVAL, INTERVAL)
     try:
         for _ in range(repeats):
             step()
     finally:
-        signal.setitimer(signal.ITIMER_PROF, 0.0, 0.0)
-        signal.signal(signal.SIGPROF, previous)
+        signal.setitimer(signal.ITIMER_REAL, 0.0, 0.0)
+        signal.signal(signal.SIGALRM, previous)
     per_step = {stage: value / repeats for stage, value in sorted(seconds.items(), key=lambda kv: -kv[1])}
     return per_step, state["samples"]
 
