@@ -142,7 +142,14 @@ def run(
     if npu is None:
         result["host_job_us_note"] = "the numpy engine has no driver: the prediction leaves per-job costs out"
     if stages is not None:
-        result["host_profile_us_per_token"] = host_profile.host_stages(stages)
+        raw = host_profile.host_stages(stages)
+        total = sum(raw.values())
+        # Each stage's share of the sampled host time, times the unprofiled host time per token:
+        # sampling costs every stage alike, so the shares hold where the sum runs high.
+        result["host_profile_us_per_token"] = {
+            stage: round(us / total * result["host_us_per_token"], 1) for stage, us in raw.items()
+        } if total else {}
+        result["host_profile_sampled_us_per_token"] = round(total, 1)
         result["host_profile_samples"] = samples
         result["host_profile_method"] = (
             f"statistical: a sample every {host_profile.INTERVAL * 1e3:g} ms over {tokens} more tokens, the "
