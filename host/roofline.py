@@ -29,15 +29,16 @@ DEFAULT_CONTEXT = 256
 # How much slower the board's CPU (Cortex-A53: 1.333 GHz on the K26 SOM, DS987) runs this host's decode
 # work than the x86-64 machine that measured it, until a board measures host_job_us itself
 # (`zynpu bench decode --device board`). The decode host work is CPython dispatching small numpy calls
-# (a 640-wide quantization costs what a 2048-wide one does: docs/model.md, "Host time per token"),
-# so the factor that matters is the interpreter's speed, not SIMD width. Source: the pure-CPython
-# benchmark of github.com/alexdedyura/cpu-benchmark (float and big-int arithmetic in interpreted loops);
-# its issue #20 (2024-04-20) reports 245 s per attempt on a Raspberry Pi 3B+ (Cortex-A53, 1.4 GHz,
-# Python 3.11.2, a user's figure, not verified by the project). The same loop measured here (CPython
-# 3.11.7, the development machine's AMD EPYC vCPU at 2.45 GHz, CPU time, least of 5 samples at load
-# average ~10 on 2 cores): 23.3 s per attempt. 245 / 23.3 = 10.5 at 1.4 GHz, x 1.4 / 1.333 for the
-# K26's clock = 11.0. For scale, the README's verified rows put x86 desktops and servers at 13-50 s
-# (a 3.8 x spread of x86 cores alone), so the factor is specific to the x86 core that measures.
+# (a 640-wide quantization costs what a 2048-wide one does: docs/model.md, "Decode speed on the
+# board"), so the factor that matters is the interpreter's speed, not SIMD width. Source: the
+# pure-CPython benchmark of github.com/alexdedyura/cpu-benchmark (float and big-int arithmetic in
+# interpreted loops); its issue #20 (2024-04-20) reports 245 s per attempt on a Raspberry Pi 3B+
+# (Cortex-A53, 1.4 GHz, Python 3.11.2; a user's figure, not verified by the project). The same loop
+# measured here (CPython 3.11.7, the development machine's AMD EPYC vCPU at 2.45 GHz, CPU time, least of
+# 5 samples at load average 8-10 on 2 cores): 23.3 s per attempt (23.1 s in a second measurement).
+# 245 / 23.3 = 10.5 at 1.4 GHz, x 1.4 / 1.333 for the K26's clock = 11.0. For scale, the README's
+# verified rows put x86 desktops and servers at 13-50 s (a 3.8 x spread of x86 cores alone), so the
+# factor belongs to the x86 core that measured. No published A53-vs-x86 numpy figure was found.
 A53_SLOWDOWN = 11.0
 A53_SLOWDOWN_SOURCE = (
     "pure-CPython loop benchmark (github.com/alexdedyura/cpu-benchmark): Raspberry Pi 3B+ Cortex-A53 "
