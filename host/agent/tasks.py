@@ -264,9 +264,17 @@ def make_task(rng: random.Random, split: str, idx: int, intent: str | None = Non
         npu_cycles=rng.randint(0, 99999999),
         time=f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}",
     )
-    keys = train_keys() if split == "train" else KEYS_EVAL
+    train = split == "train"
+    if train:  # training's wide shapes (training/shapes.py); the legacy eval draws exactly as before
+        from zynpu.agent.training import shapes
+    keys = train_keys() if train else KEYS_EVAL
     for _ in range(rng.randint(0, 3)):
-        world.memory[rng.choice(keys + KEYS_TRAIN)] = _word(rng)
+        if train:
+            world.memory[rng.choice(keys) if rng.random() < 0.5 else shapes.memory_key(rng)] = (
+                shapes.memory_value(rng)
+            )
+        else:
+            world.memory[rng.choice(keys + KEYS_TRAIN)] = _word(rng)
     if intent is None and kind < 0.08:
         name = rng.choice(["temp", "power"])
         limit = 80.0 if name == "temp" else 8.0
@@ -279,6 +287,8 @@ def make_task(rng: random.Random, split: str, idx: int, intent: str | None = Non
         weights = [INTENT_WEIGHTS[i] if split == "train" else 1.0 for i in INTENTS]
         intent = rng.choices(INTENTS, weights=weights)[0]
     slots: dict[str, Any] = {}
+    if train:
+        return _train_task(rng, idx, intent, world, shapes)
     if intent in ("remember", "recall"):
         slots["k"] = rng.choice(keys) if rng.random() < 0.4 else _word(rng, 3, 8)
         slots["v"] = _word(rng)
@@ -287,22 +297,42 @@ def make_task(rng: random.Random, split: str, idx: int, intent: str | None = Non
     if intent == "send":
         slots["p"] = rng.randint(1024, 65535)
         slots["t"] = " ".join(_word(rng, 2, 6) for _ in range(rng.randint(1, 3)))
-    if split == "train":  # the hand-written frames plus the composed paraphrases (phrases.py)
-        from zynpu.agent.training.phrases import TRAIN_PREFIXES, TRAIN_SUFFIXES
-
-        frame = rng.choice(training_frames()[intent])
-        if not frame.endswith("}") and rng.random() < 0.2:
-            frame += rng.choice(TRAIN_SUFFIXES)
-        text = frame.format(**slots)
-        if rng.random() < 0.3:
-            text = rng.choice(TRAIN_PREFIXES) + text
-    else:
-        frame = rng.choice(FRAMES[intent][split])
-        text = frame.format(**slots)
-        if rng.random() < 0.3:
-            text = rng.choice(["hey ", "hi, ", "ok ", "yo ", "agent: ", "please "]) + text
+    frame = rng.choice(FRAMES[intent][split])
+    text = frame.format(**slots)
+    if rng.random() < 0.3:
+        text = rng.choice(["hey ", "hi, ", "ok ", "yo ", "agent: ", "please "]) + text
     src = rng.choice(["udp", "udp", "ble", "cli"])
     return Task(f"{split}-{idx}", intent, {"src": src, "text": text}, world, slots)
+
+
+def _train_task(rng: random.Random, idx: int, intent: str, world: World, shapes: Any) -> Task:
+    """A training request: a training frame (hand-written or composed) filled with training's wide
+    keys, values and payloads, sometimes with keyboard slips, a prefix or suffix, or small talk."""
+    from zynpu.agent.training.phrases import TRAIN_PREFIXES, TRAIN_SUFFIXES
+
+    slots: dict[str, Any] = {}
+    if intent in ("remember", "recall"):
+        slots["k"] = rng.choice(train_keys()) if rng.random() < 0.25 else shapes.memory_key(rng)
+        slots["v"] = shapes.memory_value(rng)
+        if intent == "recall" and rng.random() < 0.85:
+            world.memory[slots["k"]] = shapes.memory_value(rng)
+    if intent == "send":
+        slots["p"] = rng.randint(1024, 65535)
+        slots["t"] = shapes.payload(rng)
+    frame = rng.choice(training_frames()[intent])
+    ends_in_slot = frame.endswith("}")
+    if rng.random() < 0.2:
+        frame = shapes.typo(rng, frame, rng.choice([1, 1, 2]))
+    if not ends_in_slot and rng.random() < 0.2:
+        frame += rng.choice(TRAIN_SUFFIXES)
+    text = frame.format(**slots)
+    r = rng.random()
+    if r < 0.25:
+        text = rng.choice(TRAIN_PREFIXES) + text
+    elif r < 0.45:
+        text = shapes.chatty(rng, text, ends_in_slot)
+    src = rng.choice(["udp", "udp", "ble", "cli"])
+    return Task(f"train-{idx}", intent, {"src": src, "text": text}, world, slots)
 
 
 def run_oracle(task: Task) -> list[tuple[str, Any]]:

@@ -12,8 +12,11 @@ from collections.abc import Mapping
 
 from zynpu.model.sites import SITE_NAMES
 
-FORMATS = ("int8", "int4")
-Policy = Mapping[str, str]  # site name -> "int8" | "int4"
+# int4 read from the GGUF's own Q4_0/Q4_K codes where every stacked tensor of the site is stored so in
+# that layer, else int8 (unsmoothed); zynpu.model.gguf_native, docs/weights.md "GGUF codes on the tile".
+INT4_GGUF = "int4-gguf"
+FORMATS = ("int8", "int4", INT4_GGUF)
+Policy = Mapping[str, str]  # site name -> "int8" | "int4" | "int4-gguf"
 
 
 def uniform(fmt: str) -> dict[str, str]:
@@ -30,6 +33,11 @@ POLICIES: dict[str, dict[str, str]] = {
     "w8a8-gate_up4": uniform("int8") | {"gate_up": "int4"},
     "w8a8-ffn4": uniform("int8") | {"gate_up": "int4", "down": "int4"},
     "w8a8-o4": uniform("int8") | {"o": "int4"},
+    # 4 bits exactly where the GGUF's quantizer stored 4 bits (Q4_K_M: attn_output, half of ffn_down),
+    # read from its codes; the rest W8A8 (smoothed where int8 by policy).
+    "gguf-o4": uniform("int8") | {"o": INT4_GGUF},
+    "gguf-native": uniform("int8") | {"o": INT4_GGUF, "down": INT4_GGUF},
+    "gguf-all": uniform(INT4_GGUF),
 }
 # The 4-bit policy evaluated by default and reported as shipped: the only one measured within 3 % of
 # float32 on Gemma 3 270M (+2.94 %; docs/model.md, "Weight precision"). `load` stays W8A8 unless asked.

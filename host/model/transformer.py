@@ -10,6 +10,7 @@ from tqdm import tqdm
 from zynpu.model.config import ModelConfig
 from zynpu.model.embedding import StoredRows, quantize_by_rows
 from zynpu.model.engine import EngineStats, MatmulEngine, MeteredEngine
+from zynpu.model.gguf_native import native_linear
 from zynpu.model.kvcache import KVCache
 from zynpu.model.layers import FLOAT32, Float32Numerics
 from zynpu.model.precision import Policy, policy
@@ -25,7 +26,8 @@ class Linear:
 
     `kernels` (reference mode): (rows, kernel) per stacked weight, each computing its rows' outputs
     (how an emulated implementation does that matmul); all None: one float32 matmul.
-    `fmt` (engine mode): "int8" (per-channel int8) or "int4" (int4 with group scales, w4a8).
+    `fmt` (engine mode): "int8" (per-channel int8) or "int4" (int4 with group scales, w4a8); any
+    other format (a site in int4-gguf that gguf_native.native_linear could not read natively) is int8.
     """
 
     def __init__(
@@ -92,9 +94,11 @@ class Layer:
         formats = policy(precision or {})
         biases = {"qkv": cat([w[p + "bq"], w[p + "bk"], w[p + "bv"]]) if cfg.qkv_bias else None}
         for site in LAYER_SITES:  # one job each: qkv, o, gate_up, down (sites.py)
-            kernels = [(w[p + n].shape[0], num.matmul_kernel(p + n)) for n in site.weights]
-            stacked = cat([w[p + n] for n in site.weights])
-            linear = Linear(stacked, biases.get(site.name), engine, kernels, formats[site.name])
+            fmt, bias = formats[site.name], biases.get(site.name)
+            linear = native_linear(w, [p + n for n in site.weights], engine, fmt, bias)  # int4-gguf
+            if linear is None:
+                kernels = [(w[p + n].shape[0], num.matmul_kernel(p + n)) for n in site.weights]
+                linear = Linear(cat([w[p + n] for n in site.weights]), bias, engine, kernels, fmt)
             setattr(self, site.name, linear)
         self.norms = {
             k: w[p + k]
@@ -138,7 +142,10 @@ class Transformer:
         ]
         head = weights["embed"] if cfg.tie_embeddings else weights["lm_head"]
         head_kernels = [(head.shape[0], numerics.matmul_kernel(LM_HEAD.name))]
-        self.lm_head = Linear(head, None, self.engine, head_kernels, self.precision[LM_HEAD.name])
+        head_name, head_fmt = "embed" if cfg.tie_embeddings else "lm_head", self.precision[LM_HEAD.name]
+        self.lm_head = native_linear(weights, [head_name], self.engine, head_fmt) or Linear(
+            head, None, self.engine, head_kernels, head_fmt
+        )
         self.ropes = layer_ropes(cfg, numerics)
 
     def new_cache(self, max_ctx: int | None = None) -> KVCache:

@@ -15,7 +15,10 @@ def test_the_shipped_adapter_is_small_and_covers_every_projection_of_every_layer
     size = sum(p.stat().st_size for p in SHIPPED_ADAPTER.iterdir())
     assert size < 10 * 2**20
     meta, mats = read_adapter()
-    assert meta["base"] == "gemma3-270m" and meta["rank"] == 8
+    assert meta["base"] == "gemma3-270m" and meta["rank"] == 16
+    r = meta["rank"]
+    assert all(m.shape[0] == r for k, m in mats.items() if k.endswith("lora_a"))
+    assert all(m.shape[1] == r for k, m in mats.items() if k.endswith("lora_b"))
     names = {k.rsplit(".", 1)[0] for k in mats}
     assert names == {f"layers.{i}.{t}" for i in range(18) for t in meta["targets"]}
     assert set(meta["targets"]) == {"wq", "wk", "wv", "wo", "w_gate", "w_up", "w_down"}

@@ -11,6 +11,7 @@ import pytest
 from zynpu.agent import honest, tasks
 from zynpu.agent.evaluate import baseline_report, judge, run_baseline
 from zynpu.agent.tasks import run_oracle
+from zynpu.agent.training import shapes
 
 AGENT = Path(honest.__file__).parent
 
@@ -70,14 +71,47 @@ def test_no_eval_frame_is_within_two_word_edits_of_a_training_frame() -> None:
     assert near == []
 
 
+def _training_slots(n: int = 4000) -> dict[str, list[str]]:
+    """Keys, values and payloads as the training generator draws them (slots and stored memory)."""
+    out: dict[str, list[str]] = {"k": [], "v": [], "t": []}
+    for t in tasks.task_set("train", n, 0):
+        for name in out:
+            if name in t.slots:
+                out[name].append(str(t.slots[name]))
+        out["k"] += list(t.world.memory)
+        out["v"] += list(t.world.memory.values())
+    return out
+
+
 def test_eval_data_lies_outside_the_training_ranges() -> None:
+    """Training keys are at most shapes.KEY_MAX (7) characters of any shape (`_ . -`, digits,
+    camelCase; plain nouns up to 8), eval keys are longer; training payloads have 1-3 or 9-16 words,
+    eval payloads 4-8; no eval value is a training value; the eval's sensor and counter ranges lie
+    outside training's."""
     d = honest.data()
-    assert not set(d["keys"]) & set(tasks.train_keys() + tasks.KEYS_EVAL)
-    # training keys and values are 2-8 characters of [a-z0-9]; eval ones are longer or of other characters
-    assert all(len(k) > 8 or not re.fullmatch(r"[a-z0-9]+", k) for k in d["keys"])
-    assert all(len(v) > 7 or not re.fullmatch(r"[a-z0-9]+", v) for v in d["value_words"])
-    lo, _ = d["payload_words_per_message"]
-    assert lo > 3  # training payloads have 1-3 words
+    drawn = _training_slots()
+    keys = set(drawn["k"]) | set(tasks.train_keys())
+    assert not set(d["keys"]) & (keys | set(tasks.KEYS_EVAL))
+    plain = re.compile(r"[a-z0-9]+")
+    # training: any shape up to KEY_MAX (7) characters, plain nouns up to 8
+    assert all(len(k) <= shapes.KEY_MAX or (len(k) <= 8 and plain.fullmatch(k)) for k in keys)
+    assert any(sep in k for k in keys for sep in "_.-") and any(c.isupper() for k in keys for c in k)
+    # eval: longer than any training key of its shape
+    assert all(len(k) > 8 or (len(k) > shapes.KEY_MAX and not plain.fullmatch(k)) for k in d["keys"])
+    # values: training draws tokens, codes, hex, amounts and 2-3 word phrases; the short words it
+    # adds for them are none of the eval's value words (the nouns it shares with the memory keys are
+    # everyday words and may meet one), and no eval value is ever a training value
+    value_words = {w.lower() for v in d["value_words"] for w in v.split()}
+    assert len(value_words & {w.lower() for w in shapes.SHORT}) == 0
+    assert len(set(d["value_words"]) & set(drawn["v"])) == 0
+    assert any(" " in v for v in drawn["v"]) and any(c.isupper() for v in drawn["v"] for c in v)
+    # payload word counts: training's two bands leave out exactly the eval's band
+    (short_lo, short_hi), (long_lo, long_hi) = shapes.PAYLOAD_WORDS
+    lengths = {len(t.split()) for t in drawn["t"]}
+    assert lengths <= set(range(short_lo, short_hi + 1)) | set(range(long_lo, long_hi + 1))
+    assert {1, 3, long_lo} <= lengths and max(lengths) > 10
+    lo, hi = d["payload_words_per_message"]
+    assert short_hi < lo and hi < long_lo
     w = d["world"]
     assert all(hi < 30.0 or lo > 95.0 for lo, hi in w["temp_c"])  # training: 30-95 C
     assert all(lo > 9.99 for lo, _ in w["power_w"])  # training: 0.5-9.99 W
@@ -86,7 +120,13 @@ def test_eval_data_lies_outside_the_training_ranges() -> None:
 
 def test_training_code_never_reads_the_eval_file() -> None:
     """The modules that make training data or train (device_eval.py only scores, like evaluate.py)."""
-    training = ["tasks.py", "training/phrases.py", "training/tiny.py", "training/gemma_lora.py"]
+    training = [
+        "tasks.py",
+        "training/phrases.py",
+        "training/shapes.py",
+        "training/tiny.py",
+        "training/gemma_lora.py",
+    ]
     for name in [*training, "training/torch_forward.py"]:
         src = (AGENT / name).read_text()
         tree = ast.parse(src)

@@ -11,6 +11,7 @@ adapter.json with the training record. CPU or CUDA; seeded data, init and batch 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import random
@@ -45,6 +46,31 @@ def build_examples(tok: Any, n: int, seed: int) -> list[tuple[list[int], list[in
     return out
 
 
+Examples = list[tuple[list[int], list[int]]]
+
+
+def save_examples(path: Path, examples: Examples, n: int, seed: int, secs: float) -> None:
+    """The tokenized trajectories as one compressed npz (built once, e.g. on a CPU, trained on elsewhere)."""
+    lengths = np.array([len(e) for e, _ in examples], dtype=np.int64)
+    np.savez_compressed(
+        path,
+        ids=np.concatenate([np.asarray(e, dtype=np.int32) for e, _ in examples]),
+        mask=np.concatenate([np.asarray(m, dtype=np.uint8) for _, m in examples]),
+        offsets=np.concatenate([[0], np.cumsum(lengths)]),
+        key=np.array([n, seed]),
+        seconds=np.array(secs),
+    )
+
+
+def load_examples(path: Path, n: int, seed: int) -> tuple[Examples, float]:
+    """save_examples' file back, checked to hold the data of these arguments."""
+    d = np.load(path)
+    if d["key"].tolist() != [n, seed]:
+        raise SystemExit(f"{path} holds other data {d['key'].tolist()}; delete it or pass another path")
+    ids, mask, off = d["ids"].tolist(), d["mask"].tolist(), d["offsets"].tolist()
+    return [(ids[a:b], mask[a:b]) for a, b in itertools.pairwise(off)], float(d["seconds"])
+
+
 def batches(examples: list[tuple[list[int], list[int]]], batch: int, steps: int, seed: int, pad: int):  # type: ignore[no-untyped-def]
     """Length-bucketed random batches, padded to their longest example."""
     rng = random.Random(seed)
@@ -69,8 +95,22 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     dev = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
     t0 = time.time()
     cfg, weights, tok = read_checkpoint(resolve(args.base))
-    examples = build_examples(tok, args.tasks, args.seed)
-    t_data = time.time() - t0
+    cached = Path(args.examples) if args.examples else None
+    if cached is not None and cached.exists():  # built by an earlier --build-only run, same arguments
+        examples, t_data = load_examples(cached, args.tasks, args.seed)
+    else:
+        examples = build_examples(tok, args.tasks, args.seed)
+        t_data = time.time() - t0
+        if cached is not None:
+            save_examples(cached, examples, args.tasks, args.seed, t_data)
+    if args.build_only:
+        print(json.dumps({"examples": len(examples), "data_seconds": round(t_data, 1)}), flush=True)
+        return {}
+    lengths = [len(e) for e, _ in examples]
+    print(
+        json.dumps({"examples": len(examples), "mean_tokens": round(sum(lengths) / len(lengths), 1)}),
+        flush=True,
+    )
     model = LoraModel(
         cfg, weights, args.rank, args.alpha, max_len=max(len(e) for e, _ in examples) + 1, seed=args.seed
     ).to(dev)
@@ -82,7 +122,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     ema, log = None, []
     dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
     t1 = time.time()
+    steps_done = 0
     for step, (ids, mask) in enumerate(batches(examples, args.batch, args.steps, args.seed, pad)):
+        if args.max_seconds and time.time() - t1 > args.max_seconds:
+            print(json.dumps({"stopped_at_step": step, "max_seconds": args.max_seconds}), flush=True)
+            break
         ids, mask = ids.to(dev), mask.to(dev)
         with torch.autocast(dev.type, dtype=dtype, enabled=dev.type == "cuda"):
             hidden = model(ids)
@@ -95,6 +139,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         opt.step()
         sched.step()
         ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
+        steps_done = step + 1
         if step % args.log_every == 0 or step == args.steps - 1:
             log.append({"step": step, "loss": round(loss.item(), 5), "ema": round(ema, 5)})
             print(json.dumps(log[-1]), flush=True)
@@ -114,7 +159,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             "tasks": args.tasks,
             "written_tokens": int(sum(sum(m) for _, m in examples)),
             "tokens": int(sum(len(e) for e, _ in examples)),
-            "steps": args.steps,
+            "steps": steps_done,
+            "steps_planned": args.steps,
             "batch": args.batch,
             "lr": args.lr,
             "final_loss_ema": round(ema or 0.0, 5),
@@ -144,6 +190,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--cpu", action="store_true")
+    p.add_argument("--examples", default=None, help="cache file for the tokenized trajectories")
+    p.add_argument("--build-only", action="store_true", help="build (and cache) the data, do not train")
+    p.add_argument("--max-seconds", type=float, default=0.0, help="stop training after this long (0: never)")
     args = p.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     train(args)
