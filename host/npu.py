@@ -110,7 +110,9 @@ class WeightPart:
     # its activation rows, so a job writes its activations straight into device memory (`_slot`).
     slots: dict[int, tuple[int, np.ndarray]] = field(default_factory=dict, repr=False)
     header_m: int = 0  # the m whose header beat is in place (0: none yet)
-    words: np.ndarray | None = field(default=None, repr=False)  # `output` as int32 results
+    # Per job shape whose results (M, N) are a view of `output` (M = 1 always; M > 1 needs a copy made
+    # per job): that view, built once.
+    results: dict[packing.JobShape, np.ndarray | None] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -186,6 +188,8 @@ class Npu:
         self.total = JobStats()
         self.identity = self.identify()
         self._reg = {name: self.manifest.offset(name) for name in ("STATUS", "CONTROL")}
+        lsb, width = self.manifest.field("STATUS", "ERROR")
+        self._error_field = (lsb, (1 << width) - 1)  # read on every job: looked up once
         self._counter_offsets = {name: self.manifest.offset(name) for name in self.manifest.counters}
         # Per-call work the driver would otherwise redo on every token: the plan of a shape and the
         # header beat of a job (both pure functions of the shape).
@@ -344,14 +348,17 @@ class Npu:
     ) -> None:
         """The job's int32 results into y's block (assigned for K part 0, added after), or the tile's
         error named. Results are read in place from the output buffer: no byte copies."""
-        man, shape = self.manifest, job.shape
-        code = man.extract("STATUS", "ERROR", status)
+        shape = job.shape
+        lsb, mask = self._error_field
+        code = (status >> lsb) & mask
         if code or received != shape.output_bytes:
             self._raise_tile_error(self.ports[job.port], part.output, received, code, status, shape)
         part.output.invalidate()
-        if part.words is None:
-            part.words = np.asarray(part.output).view("<i4")
-        results = packing.results_view(part.words, shape)
+        results = part.results.get(shape)
+        if results is None:
+            results = packing.results_view(np.asarray(part.output).view("<i4"), shape)
+            # a view (M = 1 always) stays valid for every job; a copy (M > 1) is made again each time
+            part.results[shape] = results if np.may_share_memory(results, part.output) else None
         block = y[job.m0 : job.m0 + shape.m, job.n0 : job.n0 + shape.n]
         if job.k0 == 0:
             block[...] = results
