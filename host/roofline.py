@@ -26,15 +26,27 @@ from .tile.manifest import TileManifest, load_manifest
 # microseconds; `zynpu bench decode` measures it here (host_job_us) and scales it by A53_SLOWDOWN.
 DEFAULT_HOST_JOB_S = 50e-6
 DEFAULT_CONTEXT = 256
-# How much slower the board's CPU (Cortex-A53 at 1.2-1.5 GHz: 1.333 GHz on the K26 SOM, DS987) runs
-# this host's numpy/Python work than the x86-64 machine that measured it: an estimate until a board
-# measures host_job_us itself (`zynpu bench decode --device board`). Derivation: clock 1.333 vs ~3 GHz
-# (2.25x), an in-order dual-issue core vs a 4-wide out-of-order one at equal clock (~2.5x on
-# interpreter-bound code), 128-bit NEON vs 256-bit AVX2 in numpy's kernels (up to 2x; taken as 1.8x for
-# the small vectors here): 2.25 * 2.5 * 1.8 ~= 10. For scale, J. Whitham's Doom/Quake 2 timings
-# (jwhitham.org, 2015) put a 3.3 GHz Core i3-3220 10.5x (integer) and 10.4x (FP) ahead of a Cortex-A7
-# Raspberry Pi 2, a core of similar class.
-A53_SLOWDOWN = 10.0
+# How much slower the board's CPU (Cortex-A53: 1.333 GHz on the K26 SOM, DS987) runs this host's decode
+# work than the x86-64 machine that measured it, until a board measures host_job_us itself
+# (`zynpu bench decode --device board`). The decode host work is CPython dispatching small numpy calls
+# (a 640-wide quantization costs what a 2048-wide one does: docs/model.md, "Decode speed on the
+# board"), so the factor that matters is the interpreter's speed, not SIMD width. Source: the
+# pure-CPython benchmark of github.com/alexdedyura/cpu-benchmark (float and big-int arithmetic in
+# interpreted loops); its issue #20 (2024-04-20) reports 245 s per attempt on a Raspberry Pi 3B+
+# (Cortex-A53, 1.4 GHz, Python 3.11.2; a user's figure, not verified by the project). The same loop
+# measured here (CPython 3.11.7, the development machine's AMD EPYC vCPU at 2.45 GHz, CPU time, least of
+# 5 samples at load average 8-10 on 2 cores): 23.3 s per attempt (23.1 s in a second measurement).
+# 245 / 23.3 = 10.5 at 1.4 GHz, x 1.4 / 1.333 for the K26's clock = 11.0. For scale, the README's
+# verified rows put x86 desktops and servers at 13-50 s (a 3.8 x spread of x86 cores alone), so the
+# factor belongs to the x86 core that measured. No published A53-vs-x86 numpy figure was found.
+A53_SLOWDOWN = 11.0
+A53_SLOWDOWN_SOURCE = (
+    "pure-CPython loop benchmark (github.com/alexdedyura/cpu-benchmark): Raspberry Pi 3B+ Cortex-A53 "
+    "1.4 GHz 245 s (its issue #20, user-reported) vs 23.3 s measured on this machine's AMD EPYC; "
+    "x 1.4/1.333 GHz for the K26 (derivation in zynpu.roofline)"
+)
+
+
 @dataclass(frozen=True)
 class BoardSpec:
     name: str
@@ -350,3 +362,11 @@ def plot(
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def host_budget_for(no_host: Prediction, fraction: float) -> float:
+    """Host seconds per token (board CPU, serial with the stream, as `predict` adds them) that still reach
+    `fraction` of the sustained DDR roofline, from a prediction made without host time; 0 when the
+    stream alone cannot."""
+    token_s = no_host.bytes_per_token / (fraction * no_host.ddr_sustained_gbytes_per_s * 1e9)
+    return max(0.0, token_s - no_host.stream_seconds - no_host.host_seconds)

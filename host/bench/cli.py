@@ -39,6 +39,8 @@ def _decode(args: argparse.Namespace) -> dict[str, Any]:
         board=args.board,
         ports=args.ports,
         policy=args.policy,
+        repeat=args.repeat,
+        profile=args.profile,
     )
 
 
@@ -151,6 +153,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     bench.add_argument(
         "--gemma-device", default="numpy", help="agent-cost: where Gemma runs (numpy: exact int8 on the host)"
+    )
+    bench.add_argument(
+        "--repeat", type=positive_int, default=1,
+        help="decode: time the tokens this many times; host costs are the least CPU time, all runs listed"
+    )
+    bench.add_argument(
+        "--profile", action="store_true",
+        help="decode: also profile the tokens (cProfile) and report host time per stage (us per token)"
     )
     bench.add_argument("--no-cocotb", action="store_true", help="device: skip the cocotb comparison")
     bench.epilog = "\n".join(f"  {name:8s} {text}" for name, (text, _) in BENCHES.items())
