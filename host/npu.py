@@ -196,6 +196,16 @@ class Npu:
         self._plans: dict[tuple[int, int, int], list[list[TileJob]]] = {}
         self._headers: dict[packing.JobShape, np.ndarray] = {}
 
+    def close(self) -> None:
+        """Close the device this driver was given (every weight port of it)."""
+        self.device.close()
+
+    def __enter__(self) -> Npu:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # Identity -----------------------------------------------------------------------------------
     def identify(self) -> dict[str, int]:
         """Read every port's identity registers and compare them with the manifest, naming any difference."""

@@ -126,6 +126,41 @@ def job_weight_bytes(manifest: TileManifest, shape: packing.JobShape, fmt: str =
     return shape.blocks * _block_beats(manifest, shape.k, fmt) * shape.lanes
 
 
+@dataclass(frozen=True)
+class MatmulCost:
+    """One matmul on `ports` weight ports: its waves (`npu.plan`) and what each costs."""
+
+    cycles: int  # the critical path: per wave, its slowest port's busy cycles
+    tile_jobs: int
+    weight_bytes: int
+    activation_bytes: int  # header and activations in, results out
+    wave_seconds: tuple[float, ...]  # per wave: max(slowest port's cycles, its bytes over sustained DDR)
+
+    @property
+    def stream_seconds(self) -> float:
+        return sum(self.wave_seconds)
+
+
+def matmul_cost(
+    manifest: TileManifest, board: BoardSpec, m: int, k: int, n: int, fmt: str = "int8", ports: int = 1
+) -> MatmulCost:
+    """Y (M, N) = X (M, K) @ W.T as the NPU runs it: tile cycles from the manifest's cycle model (what
+    the tile's CYCLES counter reads) and the board's time for it, tile- or DDR-bound per wave."""
+    sustained = board.sustained_gbytes_per_s * 1e9
+    cycles = tile_jobs = weight_bytes = act_bytes = 0
+    wave_seconds = []
+    for wave in plan(manifest, m, k, n, ports):
+        port_cycles = [job_cycles(manifest, t.shape, fmt) for t in wave]
+        wave_weights = sum(job_weight_bytes(manifest, t.shape, fmt) for t in wave)
+        wave_acts = sum(t.shape.prefix_beats * t.shape.lanes + t.shape.output_bytes for t in wave)
+        cycles += max(port_cycles)
+        tile_jobs += len(wave)
+        weight_bytes += wave_weights
+        act_bytes += wave_acts
+        wave_seconds.append(max(max(port_cycles) / board.clock_hz, (wave_weights + wave_acts) / sustained))
+    return MatmulCost(cycles, tile_jobs, weight_bytes, act_bytes, tuple(wave_seconds))
+
+
 @dataclass
 class Prediction:
     board: str
@@ -194,19 +229,13 @@ def predict(
     cycles = tile_jobs = weight_bytes = act_bytes = 0
     stream_s = 0.0
     for job in jobs:
-        for wave in plan(manifest, job.m, job.k, job.n, ports):
-            port_cycles = [job_cycles(manifest, t.shape, job.fmt) for t in wave]
-            wave_bytes = sum(
-                job_weight_bytes(manifest, t.shape, job.fmt)
-                + t.shape.prefix_beats * t.shape.lanes
-                + t.shape.output_bytes
-                for t in wave
-            )
-            cycles += max(port_cycles)
-            tile_jobs += len(wave)
-            weight_bytes += sum(job_weight_bytes(manifest, t.shape, job.fmt) for t in wave)
-            act_bytes += sum(t.shape.prefix_beats * t.shape.lanes + t.shape.output_bytes for t in wave)
-            stream_s += max(max(port_cycles) / board.clock_hz, wave_bytes / sustained)
+        cost = matmul_cost(manifest, board, job.m, job.k, job.n, job.fmt, ports)
+        cycles += cost.cycles
+        tile_jobs += cost.tile_jobs
+        weight_bytes += cost.weight_bytes
+        act_bytes += cost.activation_bytes
+        for wave_s in cost.wave_seconds:
+            stream_s += wave_s
     kv_bytes = 2 * cfg.n_layers * context * cfg.n_kv_heads * cfg.head_dim * 4  # float32 K, V; CPU reads
     npu_s = cycles / board.clock_hz
     ddr_s = (weight_bytes + act_bytes + kv_bytes) / sustained

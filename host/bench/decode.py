@@ -54,14 +54,36 @@ def run(
 ) -> dict[str, Any]:
     """Decode `tokens` tokens `repeat` times (host costs: the least CPU time of the repeats, and all of
     them), then with `profile` once more under cProfile for the per-stage breakdown of host time."""
+    ports = ports or 1
+    engine, device = _open_engine(device_name, ports)
+    try:
+        return _measure(
+            engine, device, model, device_name, tokens, board, ports, policy, a53_slowdown, repeat, profile
+        )
+    finally:
+        if device is not None:
+            device.close()
+
+
+def _measure(
+    engine: Any,
+    device: Any,
+    model: str | None,
+    device_name: str | None,
+    tokens: int,
+    board: str,
+    ports: int,
+    policy: str,
+    a53_slowdown: float,
+    repeat: int,
+    profile: bool,
+) -> dict[str, Any]:
     from ..model.load import load
     from ..model.precision import FORMATS
     from ..model.precision import policy as make_policy
 
     spec = board_spec(board)
-    ports = ports or 1
     chosen = make_policy(policy)
-    engine, device = _open_engine(device_name, ports)
     device_bytes = _count_allocations(device) if device is not None else [0]
     npu = engine if isinstance(engine, Npu) else None
     runs_int4 = hasattr(engine, "pack_weights_int4")
@@ -224,7 +246,11 @@ def _open_engine(name: str | None, ports: int) -> tuple[Any, Any]:
         raise UserError(f"bench decode runs an NPU device or the numpy engine, not {chosen!r}; pick one of "
                         f"{', '.join((*NPU_DEVICES, 'numpy'))}")
     device = open_ports(chosen, ports)  # a cold sim build shows its progress on stderr
-    return Npu(device), device
+    try:
+        return Npu(device), device
+    except BaseException:
+        device.close()
+        raise
 
 
 def _count_allocations(device: Any) -> list[int]:

@@ -152,6 +152,17 @@ class MeteredEngine:
         return old
 
 
+def close_engine(engine: Any) -> None:
+    """Release what an engine holds: the device behind an `Npu` (through any wrappers that keep it as
+    `inner`); host engines hold nothing."""
+    while engine is not None:
+        close = getattr(engine, "close", None)
+        if callable(close):
+            close()
+            return
+        engine = getattr(engine, "inner", None)
+
+
 def make_engine(name: str) -> MatmulEngine | None:
     """The engine for a registry name (`zynpu.device.select.ENGINES`): an NPU device or a host engine."""
     from zynpu.device.select import ENGINES, NPU_DEVICES, UnknownDeviceError
