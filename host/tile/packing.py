@@ -262,8 +262,14 @@ def pack_job(
 def unpack_results(out: np.ndarray, shape: JobShape) -> np.ndarray:
     """Output packet bytes -> int32 (M, N)."""
     words = np.frombuffer(np.ascontiguousarray(out[: shape.output_bytes]).tobytes(), dtype="<i4")
-    y = words.reshape(shape.blocks, shape.m, shape.lanes).transpose(1, 0, 2).reshape(shape.m, -1)
-    return np.ascontiguousarray(y[:, : shape.n]).astype(np.int32)
+    return np.ascontiguousarray(results_view(words, shape)).astype(np.int32)
+
+
+def results_view(words: np.ndarray, shape: JobShape) -> np.ndarray:
+    """The results (M, N) laid over an output packet read as little-endian int32 words, without a copy
+    where the layout allows (M = 1: always): block j's row m holds columns j*L.. of row m."""
+    blocks = words[: shape.blocks * shape.m * shape.lanes].reshape(shape.blocks, shape.m, shape.lanes)
+    return blocks.transpose(1, 0, 2).reshape(shape.m, -1)[:, : shape.n]
 
 
 def parse_error_beat(manifest: TileManifest, beat: np.ndarray) -> tuple[int, int] | None:
