@@ -1,5 +1,8 @@
 """The NPU driver: int8 matmuls on the tile through any device (sim, ref, board), over P weight ports.
 
+Each weight tensor is packed in one of the tile's weight formats (manifest `weight_formats`): int8, or
+int4 with group scales (`pack_weights_int4`); the host picks the format per tensor (zynpu.model.precision).
+
 Weights are packed into device buffers once (`pack_weights`), with room in front of them for the job
 header and activations, so a call writes only `1 + M*ceil(K/L)` beats per port and launches one DMA
 transfer each way over the whole packet. `plan` is the one tiling of a logical matmul into tile jobs
@@ -72,11 +75,14 @@ def port_columns(n: int, lanes: int, ports: int) -> list[tuple[int, int]]:
     return ranges
 
 
-def plan(manifest: TileManifest, m: int, k: int, n: int, ports: int = 1) -> list[list[TileJob]]:
+def plan(
+    manifest: TileManifest, m: int, k: int, n: int, ports: int = 1, weights: str = "int8"
+) -> list[list[TileJob]]:
     """The tile jobs of Y (M, N) = X (M, K) @ W.T, in waves: one job per used port, launched together.
 
     Waves run one after another (for each K part, for each block of `rows` token rows); within a wave
-    the ports stream concurrently, so a wave costs its slowest port's cycles.
+    the ports stream concurrently, so a wave costs its slowest port's cycles. `weights`: the tensor's
+    weight format; int4 K parts start on a group boundary (max_k is a whole number of groups).
     """
     columns = port_columns(n, manifest.lanes, ports)
     waves = []
@@ -86,7 +92,7 @@ def plan(manifest: TileManifest, m: int, k: int, n: int, ports: int = 1) -> list
             mp = min(manifest.rows, m - m0)
             waves.append(
                 [
-                    TileJob(p, m0, k0, n0, packing.JobShape(mp, kp, n1 - n0, manifest.lanes))
+                    TileJob(p, m0, k0, n0, packing.check_shape(manifest, mp, kp, n1 - n0, weights))
                     for p, (n0, n1) in enumerate(columns)
                 ]
             )
@@ -121,6 +127,7 @@ class PackedWeights:
 
     n: int
     k: int
+    weights: str = "int8"  # the tile's weight format of this tensor (manifest weight_formats)
     parts: list[WeightPart] = field(default_factory=list)
     _index: dict[tuple[int, int], WeightPart] = field(default_factory=dict, repr=False, init=False)
 
@@ -193,7 +200,7 @@ class Npu:
         self._counter_offsets = {name: self.manifest.offset(name) for name in self.manifest.counters}
         # Per-call work the driver would otherwise redo on every token: the plan of a shape and the
         # header beat of a job (both pure functions of the shape).
-        self._plans: dict[tuple[int, int, int], list[list[TileJob]]] = {}
+        self._plans: dict[tuple[int, int, int, str], list[list[TileJob]]] = {}
         self._headers: dict[packing.JobShape, np.ndarray] = {}
 
     def close(self) -> None:
@@ -243,23 +250,55 @@ class Npu:
             raise TypeError(f"weights must be a 2-D int8 array, not {_describe(w)}")
         n, k = w.shape
         packing.check_shape(self.manifest, 1, min(k, self.manifest.max_k), n)
-        packed = PackedWeights(n, k)
-        for wave in plan(self.manifest, 1, k, n, len(self.ports)):
-            for job in wave:
-                cols = np.ascontiguousarray(w[job.n0 : job.n0 + job.shape.n, job.k0 : job.k0 + job.shape.k])
-                packed.parts.append(self._pack_part(job.port, cols, job.k0, job.n0))
-        return packed
+        return self._pack(PackedWeights(n, k), w, None)
 
     load_weights = pack_weights  # the old name, while callers on other branches move to pack_weights
 
-    def _pack_part(self, port: int, w: np.ndarray, k0: int, n0: int) -> WeightPart:
+    def pack_weights_int4(self, q: np.ndarray, scales: np.ndarray, group: int) -> PackedWeights:
+        """Pack int4 W (N, K) (values -8..7 in int8) with uint8 group scales (N, ceil(K/group)) once.
+
+        Every matmul with it returns sum_g scales[:, g] * (X @ W.T over group g), exact in int32.
+        """
+        man = self.manifest
+        if group != man.int4_group:
+            raise ValueError(
+                f"int4 group {group} is not the tile's ({man.int4_group}; manifest weight_formats)"
+            )
+        packing.check_int4(q, scales, group)
+        n, k = q.shape
+        packing.check_shape(man, 1, min(k, man.max_k), n, "int4")
+        if k > man.max_k and man.max_k % group:
+            raise ValueError(f"K={k} needs K parts, but max_k={man.max_k} is not a whole number of groups")
+        return self._pack(PackedWeights(n, k, "int4"), q, scales)
+
+    def _pack(self, packed: PackedWeights, w: np.ndarray, scales: np.ndarray | None) -> PackedWeights:
+        """Split W (and its int4 scales) over the ports and K parts of `plan`, each into device memory."""
+        man = self.manifest
+        for wave in plan(man, 1, packed.k, packed.n, len(self.ports), packed.weights):
+            for job in wave:
+                s = job.shape
+                cols = np.ascontiguousarray(w[job.n0 : job.n0 + s.n, job.k0 : job.k0 + s.k])
+                part_scales = None
+                if scales is not None:
+                    g0 = job.k0 // s.group
+                    part_scales = np.ascontiguousarray(scales[job.n0 : job.n0 + s.n, g0 : g0 + s.groups])
+                packed.parts.append(self._pack_part(job.port, s, cols, part_scales, job.k0, job.n0))
+        return packed
+
+    def _pack_part(
+        self, port: int, s: packing.JobShape, w: np.ndarray, scales: np.ndarray | None, k0: int, n0: int
+    ) -> WeightPart:
         n, k = w.shape
         lanes = self.lanes
-        full = packing.JobShape(self.rows, k, n, lanes)
+        full = packing.check_shape(self.manifest, self.rows, k, n, s.weights)
         prefix = full.prefix_beats * lanes
         device = self.ports[port]
-        buffer = device.allocate(prefix + -(-n // lanes) * k * lanes, np.uint8)
-        packing.pack_weights(w, lanes, out=buffer[prefix:])  # in place: no host copy of the weights
+        buffer = device.allocate(prefix + full.weight_bytes, np.uint8)
+        # in place: no host copy of the weights
+        if scales is None:
+            packing.pack_weights(w, lanes, out=buffer[prefix:])
+        else:
+            packing.pack_weights_int4(w, scales, lanes, s.group, out=buffer[prefix:])
         buffer.flush()
         # Results are read by the CPU: a cacheable buffer (invalidated before each read, `_collect`)
         # reads at cache speed on a board, where non-cacheable reads are slow. The weights buffer stays
@@ -281,10 +320,10 @@ class Npu:
         self.last = JobStats()
         # Every column is assigned by its K-part 0 wave before any later part adds to it: no zero-fill.
         y = np.empty((x.shape[0], weights.n), dtype=np.int32)
-        key = (x.shape[0], weights.k, weights.n)
+        key = (x.shape[0], weights.k, weights.n, weights.weights)
         waves = self._plans.get(key)
         if waves is None:
-            waves = self._plans[key] = plan(self.manifest, *key, len(self.ports))
+            waves = self._plans[key] = plan(self.manifest, *key[:3], len(self.ports), weights.weights)
         for wave in waves:
             self._run_wave(wave, weights, x, y)
         if timed:
@@ -377,7 +416,9 @@ class Npu:
 
     def _header(self, shape: packing.JobShape) -> np.ndarray:
         if shape not in self._headers:
-            self._headers[shape] = packing.pack_header(self.manifest, shape.m, shape.k, shape.n)
+            self._headers[shape] = packing.pack_header(
+                self.manifest, shape.m, shape.k, shape.n, weights=shape.weights
+            )
         return self._headers[shape]
 
     # Errors and recovery ------------------------------------------------------------------------
