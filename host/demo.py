@@ -49,6 +49,14 @@ class Story:
         self.out: TextIO = sys.stderr if as_json else sys.stdout
         self.checks: list[Check] = []
         self.figures: dict[str, Any] = {}
+        self.devices = contextlib.ExitStack()  # closed when the demo ends, however it ends
+
+    def open_npu(self, device_name: str) -> Any:
+        """An `Npu` on a device this story closes at its end."""
+        from .device import open_device
+        from .npu import Npu
+
+        return Npu(self.devices.enter_context(open_device(device_name)))
 
     def say(self, text: str = "", end: str = "\n") -> None:
         print(text, end=end, file=self.out, flush=True)
@@ -68,13 +76,11 @@ def stage(story: Story, text: str, estimate_s: float | None = None) -> contextli
 
 
 def matmul_part(story: Story, device_name: str, m: int, k: int, n: int, seed: int) -> None:
-    from .device import open_device
-    from .npu import Npu
     from .tile import reference
 
     story.say(f"[1] the tile computes exactly: int8 X ({m}x{k}) @ W.T ({n}x{k}) -> int32 on {device_name}")
     with stage(story, f"opening the {device_name} device"):
-        npu = Npu(open_device(device_name))
+        npu = story.open_npu(device_name)
     rng = np.random.default_rng(seed)
     x = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
     w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
@@ -98,16 +104,14 @@ def matmul_part(story: Story, device_name: str, m: int, k: int, n: int, seed: in
 
 
 def toy_part(story: Story, device_name: str, tokens: int) -> None:
-    from .device import open_device
     from .model.engine import NumpyEngine
     from .model.generate import generate
     from .model.load import load
-    from .npu import Npu
 
     story.say(f"\n[2] correctness check on a toy model: {TOY}, every linear layer on {device_name}")
     story.say("    (a 1 MB generated transformer with random weights: its text is noise by construction;")
     story.say("     it checks that the NPU path and the host's exact int8 engine agree token for token)")
-    npu = Npu(open_device(device_name))
+    npu = story.open_npu(device_name)
     model, tok = load(TOY, engine=npu, progress=False)
     ids = tok.encode(PROMPT)
     produced = list(generate(model, ids, tokens))
@@ -147,14 +151,12 @@ def _gemma_installed() -> bool:
 
 
 def gemma_part(story: Story, device_name: str, tokens: int, check_tokens: int, prompt: str) -> None:
-    from .device import open_device
     from .estimate import sim_seconds_per_token
     from .model.engine import NumpyEngine
     from .model.generate import generate, stream_text
     from .model.load import read_checkpoint, resolve
     from .model.smooth import smooth_for_w8a8
     from .model.transformer import Transformer
-    from .npu import Npu
     from .roofline import board_spec, predict
 
     story.say("\n[3] a real model: Gemma 3 270M (Q4_K_M weights, run as int8 W8A8)")
@@ -171,7 +173,7 @@ def gemma_part(story: Story, device_name: str, tokens: int, check_tokens: int, p
         cfg, weights, tok = read_checkpoint(resolve(GEMMA))
     with stage(story, "SmoothQuant calibration for int8 activations"):
         weights = smooth_for_w8a8(cfg, weights, tok)
-    npu = Npu(open_device(device_name))
+    npu = story.open_npu(device_name)
     engines = TwoEngines(NumpyEngine(), npu)
     with stage(story, f"quantizing to int8, packing for the host engine and the {device_name} device"):
         model = Transformer(cfg, weights, engines, progress=tty)
@@ -288,8 +290,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         else:
             parts.append(lambda: gemma_part(story, device, args.tokens, args.check_tokens, args.prompt))
         parts.append(lambda: agent_part(story, device))
-    for part in parts:
-        part()
+    with story.devices:
+        for part in parts:
+            part()
     ran = [c for c in story.checks if c.passed is not None]
     passed = sum(bool(c.passed) for c in ran)
     skipped = [c for c in story.checks if c.passed is None]

@@ -1,5 +1,8 @@
 """The NPU driver: int8 matmuls on the tile through any device (sim, ref, board), over P weight ports.
 
+Each weight tensor is packed in one of the tile's weight formats (manifest `weight_formats`): int8, or
+int4 with group scales (`pack_weights_int4`); the host picks the format per tensor (zynpu.model.precision).
+
 Weights are packed into device buffers once (`pack_weights`), with room in front of them for the job
 header and activations, so a call writes only `1 + M*ceil(K/L)` beats per port and launches one DMA
 transfer each way over the whole packet. `plan` is the one tiling of a logical matmul into tile jobs
@@ -21,9 +24,11 @@ from .tile import packing
 from .tile.manifest import TileManifest
 
 MASK32 = 0xFFFFFFFF
-# Host costs are measured in this process's CPU time, not wall time: the development machine is shared,
-# and CPU seconds do not count the time other processes held the core.
-_cpu = time.process_time
+_JOB_COUNTERS = ("CYCLES", "ACTIVE", "STARVED", "STALLED")  # what JobStats needs, in this order
+# Host costs are measured in CPU time, not wall time: the development machine is shared, and CPU seconds
+# do not count the time other processes held the core. The calling thread's: the host's work is all on
+# it, and helper threads (a BLAS pool inside a device model) are not the driver's.
+_cpu = time.thread_time
 
 
 class HardwareMismatch(RuntimeError):
@@ -70,11 +75,14 @@ def port_columns(n: int, lanes: int, ports: int) -> list[tuple[int, int]]:
     return ranges
 
 
-def plan(manifest: TileManifest, m: int, k: int, n: int, ports: int = 1) -> list[list[TileJob]]:
+def plan(
+    manifest: TileManifest, m: int, k: int, n: int, ports: int = 1, weights: str = "int8"
+) -> list[list[TileJob]]:
     """The tile jobs of Y (M, N) = X (M, K) @ W.T, in waves: one job per used port, launched together.
 
     Waves run one after another (for each K part, for each block of `rows` token rows); within a wave
-    the ports stream concurrently, so a wave costs its slowest port's cycles.
+    the ports stream concurrently, so a wave costs its slowest port's cycles. `weights`: the tensor's
+    weight format; int4 K parts start on a group boundary (max_k is a whole number of groups).
     """
     columns = port_columns(n, manifest.lanes, ports)
     waves = []
@@ -84,7 +92,7 @@ def plan(manifest: TileManifest, m: int, k: int, n: int, ports: int = 1) -> list
             mp = min(manifest.rows, m - m0)
             waves.append(
                 [
-                    TileJob(p, m0, k0, n0, packing.JobShape(mp, kp, n1 - n0, manifest.lanes))
+                    TileJob(p, m0, k0, n0, packing.check_shape(manifest, mp, kp, n1 - n0, weights))
                     for p, (n0, n1) in enumerate(columns)
                 ]
             )
@@ -104,6 +112,13 @@ class WeightPart:
     buffer: Buffer
     prefix_bytes: int  # bytes reserved in front of the weights
     output: Buffer
+    # Per token-row count m: where that job starts in `buffer` and a plain int8 view (m, beats * L) of
+    # its activation rows, so a job writes its activations straight into device memory (`_slot`).
+    slots: dict[int, tuple[int, np.ndarray]] = field(default_factory=dict, repr=False)
+    header_m: int = 0  # the m whose header beat is in place (0: none yet)
+    # Per job shape whose results (M, N) are a view of `output` (M = 1 always; M > 1 needs a copy made
+    # per job): that view, built once.
+    results: dict[packing.JobShape, np.ndarray | None] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -112,6 +127,7 @@ class PackedWeights:
 
     n: int
     k: int
+    weights: str = "int8"  # the tile's weight format of this tensor (manifest weight_formats)
     parts: list[WeightPart] = field(default_factory=list)
     _index: dict[tuple[int, int], WeightPart] = field(default_factory=dict, repr=False, init=False)
 
@@ -179,11 +195,23 @@ class Npu:
         self.total = JobStats()
         self.identity = self.identify()
         self._reg = {name: self.manifest.offset(name) for name in ("STATUS", "CONTROL")}
+        lsb, width = self.manifest.field("STATUS", "ERROR")
+        self._error_field = (lsb, (1 << width) - 1)  # read on every job: looked up once
         self._counter_offsets = {name: self.manifest.offset(name) for name in self.manifest.counters}
         # Per-call work the driver would otherwise redo on every token: the plan of a shape and the
         # header beat of a job (both pure functions of the shape).
-        self._plans: dict[tuple[int, int, int], list[list[TileJob]]] = {}
+        self._plans: dict[tuple[int, int, int, str], list[list[TileJob]]] = {}
         self._headers: dict[packing.JobShape, np.ndarray] = {}
+
+    def close(self) -> None:
+        """Close the device this driver was given (every weight port of it)."""
+        self.device.close()
+
+    def __enter__(self) -> Npu:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # Identity -----------------------------------------------------------------------------------
     def identify(self) -> dict[str, int]:
@@ -222,23 +250,55 @@ class Npu:
             raise TypeError(f"weights must be a 2-D int8 array, not {_describe(w)}")
         n, k = w.shape
         packing.check_shape(self.manifest, 1, min(k, self.manifest.max_k), n)
-        packed = PackedWeights(n, k)
-        for wave in plan(self.manifest, 1, k, n, len(self.ports)):
-            for job in wave:
-                cols = np.ascontiguousarray(w[job.n0 : job.n0 + job.shape.n, job.k0 : job.k0 + job.shape.k])
-                packed.parts.append(self._pack_part(job.port, cols, job.k0, job.n0))
-        return packed
+        return self._pack(PackedWeights(n, k), w, None)
 
     load_weights = pack_weights  # the old name, while callers on other branches move to pack_weights
 
-    def _pack_part(self, port: int, w: np.ndarray, k0: int, n0: int) -> WeightPart:
+    def pack_weights_int4(self, q: np.ndarray, scales: np.ndarray, group: int) -> PackedWeights:
+        """Pack int4 W (N, K) (values -8..7 in int8) with uint8 group scales (N, ceil(K/group)) once.
+
+        Every matmul with it returns sum_g scales[:, g] * (X @ W.T over group g), exact in int32.
+        """
+        man = self.manifest
+        if group != man.int4_group:
+            raise ValueError(
+                f"int4 group {group} is not the tile's ({man.int4_group}; manifest weight_formats)"
+            )
+        packing.check_int4(q, scales, group)
+        n, k = q.shape
+        packing.check_shape(man, 1, min(k, man.max_k), n, "int4")
+        if k > man.max_k and man.max_k % group:
+            raise ValueError(f"K={k} needs K parts, but max_k={man.max_k} is not a whole number of groups")
+        return self._pack(PackedWeights(n, k, "int4"), q, scales)
+
+    def _pack(self, packed: PackedWeights, w: np.ndarray, scales: np.ndarray | None) -> PackedWeights:
+        """Split W (and its int4 scales) over the ports and K parts of `plan`, each into device memory."""
+        man = self.manifest
+        for wave in plan(man, 1, packed.k, packed.n, len(self.ports), packed.weights):
+            for job in wave:
+                s = job.shape
+                cols = np.ascontiguousarray(w[job.n0 : job.n0 + s.n, job.k0 : job.k0 + s.k])
+                part_scales = None
+                if scales is not None:
+                    g0 = job.k0 // s.group
+                    part_scales = np.ascontiguousarray(scales[job.n0 : job.n0 + s.n, g0 : g0 + s.groups])
+                packed.parts.append(self._pack_part(job.port, s, cols, part_scales, job.k0, job.n0))
+        return packed
+
+    def _pack_part(
+        self, port: int, s: packing.JobShape, w: np.ndarray, scales: np.ndarray | None, k0: int, n0: int
+    ) -> WeightPart:
         n, k = w.shape
         lanes = self.lanes
-        full = packing.JobShape(self.rows, k, n, lanes)
+        full = packing.check_shape(self.manifest, self.rows, k, n, s.weights)
         prefix = full.prefix_beats * lanes
         device = self.ports[port]
-        buffer = device.allocate(prefix + -(-n // lanes) * k * lanes, np.uint8)
-        packing.pack_weights(w, lanes, out=buffer[prefix:])  # in place: no host copy of the weights
+        buffer = device.allocate(prefix + full.weight_bytes, np.uint8)
+        # in place: no host copy of the weights
+        if scales is None:
+            packing.pack_weights(w, lanes, out=buffer[prefix:])
+        else:
+            packing.pack_weights_int4(w, scales, lanes, s.group, out=buffer[prefix:])
         buffer.flush()
         # Results are read by the CPU: a cacheable buffer (invalidated before each read, `_collect`)
         # reads at cache speed on a board, where non-cacheable reads are slow. The weights buffer stays
@@ -255,74 +315,110 @@ class Npu:
             raise ValueError(f"activations have K={x.shape[1]} but the weights have K={weights.k}")
         if x.shape[0] == 0:
             raise ValueError("activations have no rows (M=0)")
-        start = _cpu()
+        timed = self.collect_stats
+        start = _cpu() if timed else 0.0
         self.last = JobStats()
-        y = np.zeros((x.shape[0], weights.n), dtype=np.int32)
-        key = (x.shape[0], weights.k, weights.n)
-        if key not in self._plans:
-            self._plans[key] = plan(self.manifest, *key, len(self.ports))
-        for wave in self._plans[key]:
+        # Every column is assigned by its K-part 0 wave before any later part adds to it: no zero-fill.
+        y = np.empty((x.shape[0], weights.n), dtype=np.int32)
+        key = (x.shape[0], weights.k, weights.n, weights.weights)
+        waves = self._plans.get(key)
+        if waves is None:
+            waves = self._plans[key] = plan(self.manifest, *key[:3], len(self.ports), weights.weights)
+        for wave in waves:
             self._run_wave(wave, weights, x, y)
-        self.last.cpu_s = _cpu() - start
-        _accumulate(self.total, self.last)
+        if timed:
+            self.last.cpu_s = _cpu() - start
+            _accumulate(self.total, self.last)
         return y
 
     def _run_wave(self, wave: list[TileJob], weights: PackedWeights, x: np.ndarray, y: np.ndarray) -> None:
-        """Write every port's header and activations, launch all ports, then wait on each and unpack."""
-        lanes = self.lanes
+        """Write every port's header and activations, launch all ports, then wait on each and unpack.
+
+        The device's part (counter reads, the launches, the waits, STATUS) runs in one timed window per
+        wave, so the driver's CPU time is measured with two clock reads a wave, not a dozen a job.
+        """
         launched = []
         for job in wave:
             part = weights.part(job.port, job.k0)
             s = job.shape
-            rows = np.ascontiguousarray(x[job.m0 : job.m0 + s.m, job.k0 : job.k0 + s.k])
-            start = part.prefix_bytes - s.prefix_beats * lanes
-            buf = part.buffer
-            buf[start : start + lanes] = self._header(s)
-            buf[start + lanes : part.prefix_bytes] = packing.pack_activations(rows, lanes)
-            buf.flush()
+            start, rows = self._slot(part, s)
+            rows[:, : s.k] = x[job.m0 : job.m0 + s.m, job.k0 : job.k0 + s.k]  # into device memory
+            part.buffer.flush()
             launched.append((job, part, start))
-        before = [self._read_counters(self.ports[job.port]) for job in wave] if self.collect_stats else None
-        inside = _cpu()
+        stats = self.collect_stats
+        inside = _cpu() if stats else 0.0
         try:
+            before = [self._cycle_counters(self.ports[job.port]) for job in wave] if stats else None
             for job, part, start in launched:
                 dev = self.ports[job.port]
-                dev.recv.transfer(part.output, 0, job.shape.output_bytes + lanes)
+                dev.recv.transfer(part.output, 0, job.shape.output_bytes + self.lanes)
                 dev.send.transfer(part.buffer, start, job.shape.input_bytes)
+            finished = []
             for job, _, _ in launched:
                 dev = self.ports[job.port]
                 dev.send.wait(self.timeout)
                 dev.recv.wait(self.timeout)
+                after = self._cycle_counters(dev) if stats else None
+                finished.append((dev.recv.transferred, dev.read(self._reg["STATUS"]), after))
         except DmaError as error:
-            self.last.device_cpu_s += _cpu() - inside
+            if stats:
+                self.last.device_cpu_s += _cpu() - inside
             self._fail(job.port, error)
-        self.last.device_cpu_s += _cpu() - inside
+        if stats:
+            self.last.device_cpu_s += _cpu() - inside
+        self.last.register_reads += len(wave)
         wave_cycles = 0
         for index, (job, part, _) in enumerate(launched):
-            result = self._collect(job, part)
-            with np.errstate(over="ignore"):
-                y[job.m0 : job.m0 + job.shape.m, job.n0 : job.n0 + job.shape.n] += result
-            if before is not None:
-                wave_cycles = max(wave_cycles, self._count(job.port, before[index], job.shape))
+            received, status, after = finished[index]
+            self._collect(job, part, received, status, y)
+            if before is not None and after is not None:
+                wave_cycles = max(wave_cycles, self._count(before[index], after, job.shape))
         self.last.waves += 1
         self.last.wave_cycles += wave_cycles
 
-    def _collect(self, job: TileJob, part: WeightPart) -> np.ndarray:
-        """The job's int32 results from its output buffer, or the tile's error named."""
-        man, dev, shape = self.manifest, self.ports[job.port], job.shape
-        inside = _cpu()
-        received = dev.recv.transferred
-        status = dev.read(self._reg["STATUS"])
-        self.last.device_cpu_s += _cpu() - inside
-        self.last.register_reads += 1
-        code = man.extract("STATUS", "ERROR", status)
+    def _slot(self, part: WeightPart, shape: packing.JobShape) -> tuple[int, np.ndarray]:
+        """Where a job of `shape` starts in the part's buffer and its activation rows there (a view);
+        writes the header beat when the row count changed since the last job on this part."""
+        slot = part.slots.get(shape.m)
+        lanes = self.lanes
+        if slot is None:
+            start = part.prefix_bytes - shape.prefix_beats * lanes
+            region = np.asarray(part.buffer)[start + lanes : part.prefix_bytes]
+            slot = part.slots[shape.m] = (start, region.view(np.int8).reshape(shape.m, shape.k_beats * lanes))
+        start, rows = slot
+        if part.header_m != shape.m:
+            part.buffer[start : start + lanes] = self._header(shape)
+            rows[:, shape.k :] = 0  # the rows' padding lanes; another m's bytes may lie there
+            part.header_m = shape.m
+        return slot
+
+    def _collect(
+        self, job: TileJob, part: WeightPart, received: int, status: int, y: np.ndarray
+    ) -> None:
+        """The job's int32 results into y's block (assigned for K part 0, added after), or the tile's
+        error named. Results are read in place from the output buffer: no byte copies."""
+        shape = job.shape
+        lsb, mask = self._error_field
+        code = (status >> lsb) & mask
         if code or received != shape.output_bytes:
-            self._raise_tile_error(dev, part.output, received, code, status, shape)
+            self._raise_tile_error(self.ports[job.port], part.output, received, code, status, shape)
         part.output.invalidate()
-        return packing.unpack_results(np.asarray(part.output[: shape.output_bytes]), shape)
+        results = part.results.get(shape)
+        if results is None:
+            results = packing.results_view(np.asarray(part.output).view("<i4"), shape)
+            # a view (M = 1 always) stays valid for every job; a copy (M > 1) is made again each time
+            part.results[shape] = results if np.may_share_memory(results, part.output) else None
+        block = y[job.m0 : job.m0 + shape.m, job.n0 : job.n0 + shape.n]
+        if job.k0 == 0:
+            block[...] = results
+        else:  # a later K part: int32 adds wrap, as the tile's adders do
+            np.add(block, results, out=block)
 
     def _header(self, shape: packing.JobShape) -> np.ndarray:
         if shape not in self._headers:
-            self._headers[shape] = packing.pack_header(self.manifest, shape.m, shape.k, shape.n)
+            self._headers[shape] = packing.pack_header(
+                self.manifest, shape.m, shape.k, shape.n, weights=shape.weights
+            )
         return self._headers[shape]
 
     # Errors and recovery ------------------------------------------------------------------------
@@ -391,19 +487,24 @@ class Npu:
                 totals[name] = (totals[name] + value) & MASK32
         return totals
 
-    def _count(self, port: int, before: dict[str, int], shape: packing.JobShape) -> int:
+    def _cycle_counters(self, port: Device) -> tuple[int, ...]:
+        """The four counters a job's statistics need (CYCLES, ACTIVE, STARVED, STALLED), nothing more:
+        on a board every register read is a round trip over AXI-Lite."""
+        self.last.register_reads += len(_JOB_COUNTERS)
+        return tuple(port.read(self._counter_offsets[name]) for name in _JOB_COUNTERS)
+
+    def _count(self, before: tuple[int, ...], after: tuple[int, ...], shape: packing.JobShape) -> int:
         """Add one job's counter increments to `last`; returns its CYCLES."""
-        after = self._read_counters(self.ports[port])
-        delta = {k: (after[k] - before[k]) & MASK32 for k in after}
+        cycles, active, starved, stalled = ((a - b) & MASK32 for a, b in zip(after, before, strict=True))
         last = self.last
         last.jobs += 1
-        last.cycles += delta["CYCLES"]
-        last.active += delta["ACTIVE"]
-        last.starved += delta["STARVED"]
-        last.stalled += delta["STALLED"]
+        last.cycles += cycles
+        last.active += active
+        last.starved += starved
+        last.stalled += stalled
         last.bytes_in += shape.input_bytes
         last.bytes_out += shape.output_bytes
-        return delta["CYCLES"]
+        return cycles
 
 
 def _accumulate(total: JobStats, step: JobStats) -> None:

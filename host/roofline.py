@@ -26,15 +26,27 @@ from .tile.manifest import TileManifest, load_manifest
 # microseconds; `zynpu bench decode` measures it here (host_job_us) and scales it by A53_SLOWDOWN.
 DEFAULT_HOST_JOB_S = 50e-6
 DEFAULT_CONTEXT = 256
-# How much slower the board's CPU (Cortex-A53 at 1.2-1.5 GHz: 1.333 GHz on the K26 SOM, DS987) runs
-# this host's numpy/Python work than the x86-64 machine that measured it: an estimate until a board
-# measures host_job_us itself (`zynpu bench decode --device board`). Derivation: clock 1.333 vs ~3 GHz
-# (2.25x), an in-order dual-issue core vs a 4-wide out-of-order one at equal clock (~2.5x on
-# interpreter-bound code), 128-bit NEON vs 256-bit AVX2 in numpy's kernels (up to 2x; taken as 1.8x for
-# the small vectors here): 2.25 * 2.5 * 1.8 ~= 10. For scale, J. Whitham's Doom/Quake 2 timings
-# (jwhitham.org, 2015) put a 3.3 GHz Core i3-3220 10.5x (integer) and 10.4x (FP) ahead of a Cortex-A7
-# Raspberry Pi 2, a core of similar class.
-A53_SLOWDOWN = 10.0
+# How much slower the board's CPU (Cortex-A53: 1.333 GHz on the K26 SOM, DS987) runs this host's decode
+# work than the x86-64 machine that measured it, until a board measures host_job_us itself
+# (`zynpu bench decode --device board`). The decode host work is CPython dispatching small numpy calls
+# (a 640-wide quantization costs what a 2048-wide one does: docs/model.md, "Decode speed on the
+# board"), so the factor that matters is the interpreter's speed, not SIMD width. Source: the
+# pure-CPython benchmark of github.com/alexdedyura/cpu-benchmark (float and big-int arithmetic in
+# interpreted loops); its issue #20 (2024-04-20) reports 245 s per attempt on a Raspberry Pi 3B+
+# (Cortex-A53, 1.4 GHz, Python 3.11.2; a user's figure, not verified by the project). The same loop
+# measured here (CPython 3.11.7, the development machine's AMD EPYC vCPU at 2.45 GHz, CPU time, least of
+# 5 samples at load average 8-10 on 2 cores): 23.3 s per attempt (23.1 s in a second measurement).
+# 245 / 23.3 = 10.5 at 1.4 GHz, x 1.4 / 1.333 for the K26's clock = 11.0. For scale, the README's
+# verified rows put x86 desktops and servers at 13-50 s (a 3.8 x spread of x86 cores alone), so the
+# factor belongs to the x86 core that measured. No published A53-vs-x86 numpy figure was found.
+A53_SLOWDOWN = 11.0
+A53_SLOWDOWN_SOURCE = (
+    "pure-CPython loop benchmark (github.com/alexdedyura/cpu-benchmark): Raspberry Pi 3B+ Cortex-A53 "
+    "1.4 GHz 245 s (its issue #20, user-reported) vs 23.3 s measured on this machine's AMD EPYC; "
+    "x 1.4/1.333 GHz for the K26 (derivation in zynpu.roofline)"
+)
+
+
 @dataclass(frozen=True)
 class BoardSpec:
     name: str
@@ -114,6 +126,41 @@ def job_weight_bytes(manifest: TileManifest, shape: packing.JobShape, fmt: str =
     return shape.blocks * _block_beats(manifest, shape.k, fmt) * shape.lanes
 
 
+@dataclass(frozen=True)
+class MatmulCost:
+    """One matmul on `ports` weight ports: its waves (`npu.plan`) and what each costs."""
+
+    cycles: int  # the critical path: per wave, its slowest port's busy cycles
+    tile_jobs: int
+    weight_bytes: int
+    activation_bytes: int  # header and activations in, results out
+    wave_seconds: tuple[float, ...]  # per wave: max(slowest port's cycles, its bytes over sustained DDR)
+
+    @property
+    def stream_seconds(self) -> float:
+        return sum(self.wave_seconds)
+
+
+def matmul_cost(
+    manifest: TileManifest, board: BoardSpec, m: int, k: int, n: int, fmt: str = "int8", ports: int = 1
+) -> MatmulCost:
+    """Y (M, N) = X (M, K) @ W.T as the NPU runs it: tile cycles from the manifest's cycle model (what
+    the tile's CYCLES counter reads) and the board's time for it, tile- or DDR-bound per wave."""
+    sustained = board.sustained_gbytes_per_s * 1e9
+    cycles = tile_jobs = weight_bytes = act_bytes = 0
+    wave_seconds = []
+    for wave in plan(manifest, m, k, n, ports):
+        port_cycles = [job_cycles(manifest, t.shape, fmt) for t in wave]
+        wave_weights = sum(job_weight_bytes(manifest, t.shape, fmt) for t in wave)
+        wave_acts = sum(t.shape.prefix_beats * t.shape.lanes + t.shape.output_bytes for t in wave)
+        cycles += max(port_cycles)
+        tile_jobs += len(wave)
+        weight_bytes += wave_weights
+        act_bytes += wave_acts
+        wave_seconds.append(max(max(port_cycles) / board.clock_hz, (wave_weights + wave_acts) / sustained))
+    return MatmulCost(cycles, tile_jobs, weight_bytes, act_bytes, tuple(wave_seconds))
+
+
 @dataclass
 class Prediction:
     board: str
@@ -182,19 +229,13 @@ def predict(
     cycles = tile_jobs = weight_bytes = act_bytes = 0
     stream_s = 0.0
     for job in jobs:
-        for wave in plan(manifest, job.m, job.k, job.n, ports):
-            port_cycles = [job_cycles(manifest, t.shape, job.fmt) for t in wave]
-            wave_bytes = sum(
-                job_weight_bytes(manifest, t.shape, job.fmt)
-                + t.shape.prefix_beats * t.shape.lanes
-                + t.shape.output_bytes
-                for t in wave
-            )
-            cycles += max(port_cycles)
-            tile_jobs += len(wave)
-            weight_bytes += sum(job_weight_bytes(manifest, t.shape, job.fmt) for t in wave)
-            act_bytes += sum(t.shape.prefix_beats * t.shape.lanes + t.shape.output_bytes for t in wave)
-            stream_s += max(max(port_cycles) / board.clock_hz, wave_bytes / sustained)
+        cost = matmul_cost(manifest, board, job.m, job.k, job.n, job.fmt, ports)
+        cycles += cost.cycles
+        tile_jobs += cost.tile_jobs
+        weight_bytes += cost.weight_bytes
+        act_bytes += cost.activation_bytes
+        for wave_s in cost.wave_seconds:
+            stream_s += wave_s
     kv_bytes = 2 * cfg.n_layers * context * cfg.n_kv_heads * cfg.head_dim * 4  # float32 K, V; CPU reads
     npu_s = cycles / board.clock_hz
     ddr_s = (weight_bytes + act_bytes + kv_bytes) / sustained
@@ -321,3 +362,11 @@ def plot(
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def host_budget_for(no_host: Prediction, fraction: float) -> float:
+    """Host seconds per token (board CPU, serial with the stream, as `predict` adds them) that still reach
+    `fraction` of the sustained DDR roofline, from a prediction made without host time; 0 when the
+    stream alone cannot."""
+    token_s = no_host.bytes_per_token / (fraction * no_host.ddr_sustained_gbytes_per_s * 1e9)
+    return max(0.0, token_s - no_host.stream_seconds - no_host.host_seconds)

@@ -53,10 +53,10 @@ def _layout(config: spec.TileConfig) -> dict[str, Any]:
         },
         "input": (
             "one packet: 1 header beat; then M rows of activations, row m in ceil(K/L) beats, byte k of "
-            "the row in beat k // L, lane k % L, zero-padded; then ceil(N/L) weight blocks of K beats each, "
-            "beat k of block j carrying W[j*L + l, k] in lane l (zero for columns >= N); TLAST on the last "
-            "weight beat"
+            "the row in beat k // L, lane k % L, zero-padded; then ceil(N/L) weight blocks coded as the "
+            "header's `weights` field says (weight_formats), columns >= N zero; TLAST on the last weight beat"
         ),
+        "weight_formats": _weight_formats(config),
         "output": (
             "one packet of int32, little-endian: for each weight block j, for each row m < M, "
             f"{spec.OUTPUT_BEATS_PER_ROW} beats holding Y[m, j*L + l] for l in 0..L-1 (columns >= N are 0); "
@@ -73,20 +73,51 @@ def _layout(config: spec.TileConfig) -> dict[str, Any]:
     }
 
 
+def _weight_formats(config: spec.TileConfig) -> dict[str, Any]:
+    group = spec.INT4_GROUP
+    return {
+        "int8": {
+            "code": int(spec.WeightFormat.INT8),
+            "weight_bits": 8,
+            "weights_per_beat": config.lanes,
+            "block_beats": "K",
+            "doc": "block j: K beats, beat k carrying W[j*L + l, k] (int8) in byte l",
+        },
+        "int4": {
+            "code": int(spec.WeightFormat.INT4),
+            "weight_bits": 4,
+            "weights_per_beat": spec.INT4_PER_LANE * config.lanes,
+            "group": group,
+            "scale_bits": spec.INT4_SCALE_BITS,
+            "scale_signed": False,
+            "block_beats": "ceil(K/group) + ceil(K/2)",
+            "doc": (
+                f"block j: for each group g of {group} k values (the last may be shorter), one scale beat "
+                "(byte l = unsigned 8-bit scale S[j*L + l, g]), then ceil(k_g/2) weight beats; weight beat t "
+                "of group g carries in byte l W[j*L + l, k] for k = g*group + 2t (low nibble) and k + 1 "
+                "(high nibble), int4 two's complement, zero past K. Y[m, n] = sum_g S[n, g] * sum_(k in g) "
+                "X[m, k] * W[n, k], exact in int32"
+            ),
+        },
+        "accumulator_bound": config.accumulator_bound(),
+    }
+
+
 def _cycle_model() -> dict[str, Any]:
     """The cycle model's constants, the same for every configuration: M, K and L are the variables."""
     return {
         "doc": (
             "busy cycles of one job when the input never starves and the output never stalls: "
-            "1 header beat + M * ceil(K/L) activation beats + weight beats, where block j's last beat "
-            "waits until block j-1's results have drained: blocks are max(K, drain_gap) cycles apart; "
-            "after the last weight beat, tail cycles to the final output beat"
+            "1 header beat + M * ceil(K/L) activation beats + block_beats (K for int8, ceil(K/group) + "
+            "ceil(K/2) for int4) per weight block, where block j's last beat waits until block j-1's "
+            "results have drained: blocks are max(block_beats, drain_gap) cycles apart; after the last "
+            "weight beat, tail cycles to the final output beat"
         ),
         "header_cycles": 1,
         "drain_gap_per_row": 5,
-        "drain_gap_const": 2,
+        "drain_gap_const": 8,
         "tail_per_row": 5,
-        "tail_const": 1,
+        "tail_const": 7,
     }
 
 

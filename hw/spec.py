@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-RTL_VERSION = (0, 2, 0)
+RTL_VERSION = (0, 3, 0)
 
 # AXI4-Lite: 32-bit data, a 4 KiB window (the smallest range Vivado's address editor assigns).
 AXIL_DATA_BITS = 32
@@ -29,7 +29,7 @@ AXIL_ADDR_BITS = 12
 ID_MAGIC = 0x5A4E5055
 # First two bytes of every job header, little-endian 'Z','N'.
 HEADER_MAGIC = 0x4E5A
-HEADER_FORMAT = 1
+HEADER_FORMAT = 2
 HEADER_BYTES = 16
 # First word of the one-beat error packet, little-endian "ZERR".
 ERROR_MAGIC = 0x5252455A
@@ -37,6 +37,29 @@ ERROR_MAGIC = 0x5252455A
 MAX_N = (1 << 24) - 1
 # Result beats per token row per weight block: `lanes` int32 results are 4 * lanes bytes, four beats.
 OUTPUT_BEATS_PER_ROW = 4
+
+
+class WeightFormat(enum.IntEnum):
+    """The header's `weights` field: how a job's weight blocks are coded.
+
+    INT8: one int8 weight per lane per beat, K beats per block.
+    INT4: two int4 weights per lane per beat (32 per 128-bit beat at 16 lanes), two's complement, the
+    even k in the low nibble; every group of `INT4_GROUP` k values is preceded by one scale beat holding
+    one unsigned 8-bit integer scale per lane (column). The tile computes exactly
+    Y[m, n] = sum_g scale[n, g] * sum_{k in group g} X[m, k] * W[n, k] in integers.
+    """
+
+    INT8 = 0
+    INT4 = 1
+
+
+# K values per int4 scale. One scale beat per group of INT4_GROUP / 2 weight beats: 64 -> 1 beat in 33,
+# so scales cost 3.0 % of the stream (decode efficiency 0.97), and with unsigned 8-bit scales the largest
+# |sum| over max_k = 8192 is 128 groups * 64 * 128 * 8 * 255 = 2,139,095,040 < 2**31: no int32 overflow
+# (checked for every build by `TileConfig.accumulator_bound`).
+INT4_GROUP = 64
+INT4_SCALE_BITS = 8  # unsigned
+INT4_PER_LANE = 2  # int4 weights per lane per beat
 
 
 class Feature(enum.IntFlag):
@@ -74,7 +97,8 @@ HEADER_FIELDS: tuple[HeaderField, ...] = (
     HeaderField("format", 2, 1, f"packet format, {HEADER_FORMAT}"),
     HeaderField("flags", 3, 1, "reserved, 0"),
     HeaderField("m", 4, 2, "token rows in this job, 1..rows"),
-    HeaderField("reserved", 6, 2, "0"),
+    HeaderField("weights", 6, 1, "weight format: 0 = int8, 1 = int4 with group scales (spec.WeightFormat)"),
+    HeaderField("reserved", 7, 1, "0"),
     HeaderField("k", 8, 4, "reduction length, 1..max_k"),
     HeaderField("n", 12, 4, "output columns, 1..MAX_N"),
 )
@@ -95,8 +119,23 @@ class TileConfig:
             raise ValueError(
                 f"lanes must be 16, 32 or 64 (the stream carries the header in one beat), not {self.lanes}"
             )
-        if self.max_k < self.lanes or self.max_k & (self.max_k - 1):
-            raise ValueError(f"max_k must be a power of two >= lanes, not {self.max_k}")
+        if self.max_k < max(self.lanes, INT4_GROUP) or self.max_k & (self.max_k - 1):
+            raise ValueError(
+                f"max_k must be a power of two >= lanes and >= the int4 group {INT4_GROUP}, not {self.max_k}"
+            )
+        if self.accumulator_bound() >= 1 << (self.acc_bits - 1):
+            raise ValueError(f"max_k={self.max_k} could overflow the {self.acc_bits}-bit accumulators")
+
+    def accumulator_bound(self) -> int:
+        """Largest |Y| any job can produce, over both weight formats: must stay below 2**(acc_bits-1).
+
+        int8: K * 128 * 128. int4: per group G * 128 * 8 (x = -128 times w = -8), times the largest
+        scale, times the number of groups.
+        """
+        int8 = self.max_k * 128 * 128
+        groups = -(-self.max_k // INT4_GROUP)
+        int4 = groups * INT4_GROUP * 128 * 8 * ((1 << INT4_SCALE_BITS) - 1)
+        return max(int8, int4)
 
     @property
     def stream_bytes(self) -> int:
@@ -120,6 +159,11 @@ class TileConfig:
     def row_bits(self) -> int:
         """Bits of a row index."""
         return max(1, (self.rows - 1).bit_length())
+
+    @property
+    def beats_per_row(self) -> int:
+        """Output beats per token row per block (the lanes' int32 results)."""
+        return OUTPUT_BEATS_PER_ROW
 
     @property
     def k_bits(self) -> int:

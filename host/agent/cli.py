@@ -98,10 +98,14 @@ def _print_result(r: Any, as_json: bool) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    llm = _llm(args)
-    backends = _backends(args, llm, outbox=_host_outbox())
-    agent = _agent(args, llm, backends)
-    r = agent.handle({"src": "cli", "text": args.task}, ("cli", None), session_id=args.session)
+    with _llm(args) as llm:
+        outbox = _host_outbox()
+        try:
+            backends = _backends(args, llm, outbox=outbox)
+            agent = _agent(args, llm, backends)
+            r = agent.handle({"src": "cli", "text": args.task}, ("cli", None), session_id=args.session)
+        finally:
+            outbox.close()
     _print_result(r, args.json)
     _print_sent(backends.outbox)
     return 0 if r.end_reason == "answer" else 1
@@ -121,10 +125,14 @@ def _print_sent(outbox: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    with _llm(args) as llm:
+        return _serve(args, llm)
+
+
+def _serve(args: argparse.Namespace, llm: Any) -> int:
     from zynpu.agent.hwtools import RadioOutbox
     from zynpu.agent.serve import EventLoop, Threshold
 
-    llm = _llm(args)
     if args.radio == "sim":
         from zynpu.radio import open_sim
 
@@ -170,14 +178,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from zynpu.agent.evaluate import evaluate
-
-    llm = _llm(args)
     from zynpu.cli_options import format_value
     from zynpu.device.select import ENGINES, device_name
 
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     device = device_name(args.device, ENGINES)
-    report = evaluate(llm, args.tasks, args.seed, progress=progress, suite=args.suite, device=device)
+    with _llm(args) as llm:
+        report = evaluate(llm, args.tasks, args.seed, progress=progress, suite=args.suite, device=device)
     if not args.per_task:
         report.pop("per_task")
     if args.json:

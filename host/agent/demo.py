@@ -27,9 +27,8 @@ def run(device_name: str | None = "sim", question: bytes = QUESTION, temp: float
     device = device_name or "sim"
     home = Path(tempfile.mkdtemp(prefix="zynpu-agent-demo-"))
     print(f"[agent] model on the {device} device (W8A8, every linear layer on the NPU)")
-    llm = load_llm(None, engine=device)
     store, tracer = Store(home / "agent.db"), Tracer(home / "traces.jsonl")
-    with open_sim() as radio:
+    with load_llm(None, engine=device) as llm, open_sim() as radio:
         sock = radio.udp.open()
         backends = Backends(
             outbox=RadioOutbox(radio, sock),

@@ -4,6 +4,10 @@ No tool runs a shell command or reaches a host the policy did not configure: `re
 origin of the event that woke the session, `udp_send` only the configured peer host (ports from 1024),
 `ble_notify` only the GATT characteristic. Backends: a radio outbox (the real `Radio` or a recorder),
 sensors (hwmon or simulated), the NPU's counters, a key-value memory (sqlite) and a clock.
+
+Every tool honours its call's cancel token (`zynpu.agent.cancel`): each side effect (datagram, BLE
+notification, memory write) happens inside `token.effect()`, and waits (the radio's answer) are
+bounded and watch the token, so a call that timed out stops and causes nothing afterwards.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Protocol
 
+from zynpu.agent.cancel import Cancelled, current, wait_for
 from zynpu.agent.sensors import UNITS, Sensors, SimSensors
 from zynpu.agent.tools import MaxLen, Range, ToolError, ToolRegistry
 
@@ -29,10 +34,17 @@ class RecordingOutbox:
     sent: list[tuple[str, Any, bytes]] = field(default_factory=list)
 
     def send_udp(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.sent.append(("udp", addr, data))
+        with current().effect():
+            self.sent.append(("udp", addr, data))
 
     def notify_ble(self, data: bytes) -> None:
-        self.sent.append(("ble", None, data))
+        with current().effect():
+            self.sent.append(("ble", None, data))
+
+    def record(self, data: bytes) -> None:
+        """An answer to the command line (no radio): kept, like a datagram would be sent."""
+        with current().effect():
+            self.sent.append(("cli", None, data))
 
 
 class HostUdpOutbox:
@@ -43,11 +55,17 @@ class HostUdpOutbox:
         import socket
 
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.settimeout(1.0)  # a full send buffer blocks at most this long
         self.sent: list[tuple[str, Any, bytes]] = []
 
     def send_udp(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.sock.sendto(data, addr)
-        self.sent.append(("udp", addr, data))
+        with current().effect():
+            self.sock.sendto(data, addr)
+            self.sent.append(("udp", addr, data))
+
+    def record(self, data: bytes) -> None:
+        with current().effect():
+            self.sent.append(("cli", None, data))
 
     def notify_ble(self, data: bytes) -> None:
         raise ToolError("no BLE radio on this host: nothing was notified")
@@ -57,19 +75,42 @@ class HostUdpOutbox:
 
 
 class RadioOutbox:
-    """Sends through the ESP32 (`zynpu.radio.Radio`, simulated or on the board)."""
+    """Sends through the ESP32 (`zynpu.radio.Radio`, simulated or on the board).
+
+    A request is queued on the link inside the call's `effect()`, then its answer is awaited in
+    bounded steps that watch the cancel token; a cancelled call withdraws a request that has not left
+    the host yet, so a reply stuck behind a saturated link is never sent once the session gave up."""
 
     def __init__(self, radio: Any, sock: Any = None) -> None:
         self.radio, self.sock = radio, sock
         self.sent: list[tuple[str, Any, bytes]] = []
 
+    def _await(self, submit: Callable[[], Any]) -> None:
+        with current().effect():
+            pending = submit()
+        try:
+            wait_for(pending.done, self.radio.timeout, pending.what)
+        except Cancelled:
+            if self.radio.withdraw(pending):
+                raise Cancelled(f"cancelled: {pending.what} withdrawn before it was sent") from None
+            raise
+        except TimeoutError:
+            self.radio.withdraw(pending)
+            limit = self.radio.timeout
+            raise ToolError(f"{pending.what}: the radio did not answer within {limit:g} s") from None
+        pending.result(0)  # the ESP32's status: raises on an error it reported
+
     def send_udp(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.radio.udp.send(data, addr, sock=self.sock)
+        self._await(lambda: self.radio.udp.send_async(data, addr, sock=self.sock))
         self.sent.append(("udp", addr, data))
 
     def notify_ble(self, data: bytes) -> None:
-        self.radio.ble.notify(data)
+        self._await(lambda: self.radio.ble.notify_async(data))
         self.sent.append(("ble", None, data))
+
+    def record(self, data: bytes) -> None:
+        with current().effect():
+            self.sent.append(("cli", None, data))
 
 
 class NpuCounters(Protocol):
@@ -129,7 +170,7 @@ def build_registry(b: Backends, origin: tuple[str, Any] = ("cli", None)) -> Tool
         elif kind == "ble":
             b.outbox.notify_ble(text.encode())
         else:
-            b.outbox.sent.append(("cli", None, text.encode()))
+            b.outbox.record(text.encode())
         return {"ok": True}
 
     @reg.register(timeout=2.0)
@@ -160,11 +201,15 @@ def build_registry(b: Backends, origin: tuple[str, Any] = ("cli", None)) -> Tool
         Args:
             name: which sensor
         """
-        return {"value": b.sensors.read(name), "unit": UNITS[name]}
+        current().check()
+        value = b.sensors.read(name)  # sysfs or simulated: a bounded read
+        current().check()
+        return {"value": value, "unit": UNITS[name]}
 
     @reg.register(timeout=1.0)
     def npu_status() -> dict[str, Any]:
         """The NPU's job and busy-cycle counters."""
+        current().check()
         return b.npu.status()
 
     @reg.register(timeout=1.0)
@@ -175,7 +220,8 @@ def build_registry(b: Backends, origin: tuple[str, Any] = ("cli", None)) -> Tool
             key: memory key
             value: value to store
         """
-        b.memory[key] = value
+        with current().effect():
+            b.memory[key] = value
         return {"ok": True}
 
     @reg.register(timeout=1.0)
@@ -185,6 +231,7 @@ def build_registry(b: Backends, origin: tuple[str, Any] = ("cli", None)) -> Tool
         Args:
             key: memory key
         """
+        current().check()
         return {"value": b.memory.get(key)}
 
     @reg.register(timeout=1.0)

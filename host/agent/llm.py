@@ -18,7 +18,7 @@ from zynpu.agent.constrain import TokenConstraint, token_texts
 from zynpu.agent.grammar import Grammar
 from zynpu.agent.tools import ToolRegistry
 from zynpu.device.select import ENGINES
-from zynpu.model.engine import make_engine
+from zynpu.model.engine import close_engine, make_engine
 
 SHIPPED_MODEL = Path(__file__).parent / "model"
 ENGINE_NAMES = ENGINES  # every NPU device and host engine, from the one registry
@@ -44,6 +44,18 @@ class Llm:
         self.rng = np.random.default_rng(seed)
         self.texts = token_texts(tokenizer)
         self._constraints: dict[str, TokenConstraint] = {}
+
+    def close(self) -> None:
+        """Release the engine's device (an NPU's); the model is unusable afterwards."""
+        from zynpu.model.engine import close_engine
+
+        close_engine(getattr(self.model, "engine", None))
+
+    def __enter__(self) -> Llm:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def npu(self) -> Any:
@@ -127,11 +139,16 @@ def _load_gemma(engine: str | Any, adapter: Path | None) -> tuple[Any, Any]:
 
         weights = merge(weights, *read_adapter(adapter))
     eng = engine if not isinstance(engine, str) else make_engine(engine)  # or an engine object
-    if eng is not None:
-        from zynpu.model.smooth import smooth_for_w8a8
+    try:
+        if eng is not None:
+            from zynpu.model.smooth import smooth_for_w8a8
 
-        weights = smooth_for_w8a8(cfg, weights, tok)
-    return Transformer(cfg, weights, eng, progress=False), tok
+            weights = smooth_for_w8a8(cfg, weights, tok)
+        return Transformer(cfg, weights, eng, progress=False), tok
+    except BaseException:
+        if isinstance(engine, str):  # the device opened here is closed here
+            close_engine(eng)
+        raise
 
 
 def load_llm(
@@ -157,7 +174,12 @@ def load_llm(
     # any load-time calibration on general text (this model only ever reads its own task format).
     cfg, weights, tok = read_checkpoint(resolve(ref))
     eng = engine if not isinstance(engine, str) else make_engine(engine)
-    model = Transformer(cfg, weights, eng, progress=False)
+    try:
+        model = Transformer(cfg, weights, eng, progress=False)
+    except BaseException:
+        if isinstance(engine, str):  # the device opened here is closed here
+            close_engine(eng)
+        raise
     from zynpu.agent.prompt import TinyPrompt
 
     return Llm(model, tok, TinyPrompt(tok), Path(ref).name, **kw)

@@ -1,7 +1,8 @@
 """The agent loop: one session = event in, model steps (tool call or final answer), tool results back.
 
 Budgets (steps, tokens, wall time, context) end a session cleanly with a recorded reason; every tool
-runs under its own timeout in a worker thread; everything is persisted (sqlite) and traced (JSONL).
+runs under its own timeout in a worker thread and is cancelled past it (`cancel`: no side effect after
+that, and the trace says whether the thread stopped); everything is persisted (sqlite) and traced (JSONL).
 Resuming a session (`session_id=...`) re-reads its history from the store and re-prefills it.
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from zynpu.agent.cancel import Cancelled, CancelToken, bind
 from zynpu.agent.hwtools import Backends, build_registry, check_result
 from zynpu.agent.llm import Llm, LlmSession
 from zynpu.agent.policy import REPLY_TOOLS, Policy, ScopedMemory, load_policy
@@ -69,20 +71,39 @@ class SessionResult:
         return [s.parsed for s in self.steps if "tool" in s.parsed]
 
 
-def run_tool(registry: ToolRegistry, name: str, args: dict[str, Any]) -> Any:
-    """Validate (policy) and run a tool under its timeout; failures become an {"error": ...} result."""
+CANCEL_GRACE_S = 0.25  # how long a cancelled tool gets to notice its token and return
+
+
+@dataclass
+class ToolRun:
+    """A tool call's result, and for a call that timed out whether cancelling it stopped its thread."""
+
+    result: Any
+    cancel: str | None = None  # None: finished in time; "stopped" | "still running" after a timeout
+
+
+def execute_tool(
+    registry: ToolRegistry, name: str, args: dict[str, Any], grace: float = CANCEL_GRACE_S
+) -> ToolRun:
+    """Validate (policy) and run a tool in a worker thread under its timeout, with a `CancelToken`
+    bound for it; past the timeout the token is cancelled (no side effect can begin after that) and
+    the thread gets `grace` seconds to return. Failures become an {"error": ...} result."""
     if name not in registry:
-        return {"error": f"no tool {name!r}"}
+        return ToolRun({"error": f"no tool {name!r}"})
     tool = registry[name]
     try:
         kwargs = tool.validate(args)
     except ToolError as e:
-        return {"error": str(e)}
+        return ToolRun({"error": str(e)})
     box: dict[str, Any] = {}
+    token = CancelToken()
 
     def target() -> None:
+        bind(token)
         try:
             box["result"] = check_result(tool.fn(**kwargs))
+        except Cancelled as e:
+            box["result"] = {"error": str(e)}
         except ToolError as e:
             box["result"] = {"error": str(e)}
         except Exception as e:  # a tool's failure is data for the model, not a crash of the loop
@@ -91,9 +112,18 @@ def run_tool(registry: ToolRegistry, name: str, args: dict[str, Any]) -> Any:
     worker = threading.Thread(target=target, name=f"tool-{name}", daemon=True)
     worker.start()
     worker.join(tool.timeout)
-    if worker.is_alive():
-        return {"error": f"timeout after {tool.timeout:g} s"}
-    return box["result"]
+    if not worker.is_alive():
+        return ToolRun(box["result"])
+    deadline = time.monotonic() + grace
+    token.cancel(grace)
+    worker.join(max(0.0, deadline - time.monotonic()))
+    stopped = "still running" if worker.is_alive() else "stopped"
+    return ToolRun({"error": f"timeout after {tool.timeout:g} s"}, stopped)
+
+
+def run_tool(registry: ToolRegistry, name: str, args: dict[str, Any]) -> Any:
+    """`execute_tool`'s result alone (callers that keep no trace)."""
+    return execute_tool(registry, name, args).result
 
 
 def _failed(result: Any) -> bool:
@@ -285,8 +315,11 @@ class Agent:
             "zynpu.tool.args": json.dumps(call["args"], separators=(",", ":")),
         }
         with self.tracer.span(f"execute_tool {call['tool']}", trace_id, root, **attrs) as span:
-            result = run_tool(registry, call["tool"], call["args"])
+            run = execute_tool(registry, call["tool"], call["args"])
+            result = run.result
             span.set(**{"zynpu.tool.result": json.dumps(result, separators=(",", ":"))[:200]})
+            if run.cancel is not None:  # timed out: whether cancelling the call stopped its thread
+                span.set(**{"zynpu.tool.cancel": run.cancel})
             if isinstance(result, dict) and "error" in result:
                 span.status = "ERROR"
         return result

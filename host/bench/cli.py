@@ -39,6 +39,8 @@ def _decode(args: argparse.Namespace) -> dict[str, Any]:
         board=args.board,
         ports=args.ports,
         policy=args.policy,
+        repeat=args.repeat,
+        profile=args.profile,
     )
 
 
@@ -46,6 +48,19 @@ def _agent(args: argparse.Namespace) -> dict[str, Any]:
     from ..agent.bench import run
 
     return run(device=args.device or "numpy")
+
+
+def _agent_cost(args: argparse.Namespace) -> dict[str, Any]:
+    from ..agent.cost import run
+    from ..device.select import ENGINES, device_name
+
+    return run(
+        tasks=args.tasks,
+        gemma_tasks=args.gemma_tasks,
+        device=device_name(args.device or "ref", ENGINES),
+        gemma_device=device_name(args.gemma_device, ENGINES),
+        board=args.board,
+    )
 
 
 def _serve(args: argparse.Namespace) -> dict[str, Any]:
@@ -64,6 +79,10 @@ BENCHES: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] =
         _decode,
     ),
     "agent": ("agent under a 500-datagram flood: the other sender's wait, drops, memory, tokens/s", _agent),
+    "agent-cost": (
+        "agent task cost per model: tokens in/out, tokens/s and NPU cycles on ref, predicted board time",
+        _agent_cost,
+    ),
     "serve": ("zynpu serve at 1/2/4 clients: time to first token, tokens/s, queue rejections", _serve),
 }
 
@@ -115,13 +134,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     bench.add_argument("--tokens", type=positive_int, default=8, help="decode: tokens to generate")
     bench.add_argument(
-        "--board", choices=BOARDS, default="kv260", help="decode: board for the roofline prediction"
+        "--board",
+        choices=BOARDS,
+        default="kv260",
+        help="decode, agent-cost: board for the roofline prediction",
     )
     bench.add_argument(
         "--ports", type=positive_int, default=None, help="decode: weight ports (DMA + tile each) to run on"
     )
     bench.add_argument(
         "--policy", default="w8a8", help="decode: weight precision per site (zynpu.model.precision.POLICIES)"
+    )
+    bench.add_argument(
+        "--tasks", type=positive_int, default=8, help="agent-cost: honest tasks for the tiny model"
+    )
+    bench.add_argument(
+        "--gemma-tasks", type=int, default=2, help="agent-cost: honest tasks per Gemma model (0: none)"
+    )
+    bench.add_argument(
+        "--gemma-device", default="numpy", help="agent-cost: where Gemma runs (numpy: exact int8 on the host)"
+    )
+    bench.add_argument(
+        "--repeat", type=positive_int, default=1,
+        help="decode: time the tokens this many times; host costs are the least CPU time, all runs listed"
+    )
+    bench.add_argument(
+        "--profile", action="store_true",
+        help="decode: also profile the tokens (cProfile) and report host time per stage (us per token)"
     )
     bench.add_argument("--no-cocotb", action="store_true", help="device: skip the cocotb comparison")
     bench.epilog = "\n".join(f"  {name:8s} {text}" for name, (text, _) in BENCHES.items())

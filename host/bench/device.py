@@ -20,22 +20,22 @@ from ..tile import reference
 
 
 def run(k: int = 1024, n: int = 1024, repeats: int = 3, cocotb: bool = True) -> dict[str, Any]:
-    device = open_device("sim")  # a cold build shows its progress on stderr
-    npu = Npu(device)
-    rng = np.random.default_rng(0)
-    w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
-    x = rng.integers(-128, 128, size=(1, k), dtype=np.int8)
-    packed = npu.pack_weights(w)
-    best: tuple[float, float, int, float] | None = None
-    for _ in range(repeats):
-        cycles0, inside0 = device.cycles, device.time_in_simulator
-        start, cpu_start = time.perf_counter(), time.process_time()
-        y = npu.matmul(x, packed)
-        wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-        inside = device.time_in_simulator - inside0
-        cycles = device.cycles - cycles0
-        if best is None or cycles / wall > best[2] / best[0]:
-            best = (wall, inside, cycles, cpu)
+    with open_device("sim") as device:  # a cold build shows its progress on stderr
+        npu = Npu(device)
+        rng = np.random.default_rng(0)
+        w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
+        x = rng.integers(-128, 128, size=(1, k), dtype=np.int8)
+        packed = npu.pack_weights(w)
+        best: tuple[float, float, int, float] | None = None
+        for _ in range(repeats):
+            cycles0, inside0 = device.cycles, device.time_in_simulator
+            start, cpu_start = time.perf_counter(), time.process_time()
+            y = npu.matmul(x, packed)
+            wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+            inside = device.time_in_simulator - inside0
+            cycles = device.cycles - cycles0
+            if best is None or cycles / wall > best[2] / best[0]:
+                best = (wall, inside, cycles, cpu)
     assert best is not None
     assert np.array_equal(y, reference.matmul(x, w)), "sim result differs from the reference"
     wall, inside, cycles, cpu = best

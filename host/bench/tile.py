@@ -25,42 +25,45 @@ SYNTH_REPORT = Path("build/synth/report.json")
 def run(
     device_name: str = "sim", k: int = 1024, n: int = 1024, ports: tuple[int, ...] = (2, 4)
 ) -> dict[str, Any]:
-    device = open_device(device_name)  # a cold sim build shows its progress on stderr
-    npu = Npu(device)
-    rng = np.random.default_rng(0)
-    w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
-    packed = npu.pack_weights(w)
-    result: dict[str, Any] = {"device": device.name, "rows": npu.rows, "lanes": npu.lanes, "k": k, "n": n}
+    with open_device(device_name) as device:  # a cold sim build shows its progress on stderr
+        npu = Npu(device)
+        rng = np.random.default_rng(0)
+        w = rng.integers(-128, 128, size=(n, k), dtype=np.int8)
+        packed = npu.pack_weights(w)
+        result: dict[str, Any] = {
+            "device": device.name, "rows": npu.rows, "lanes": npu.lanes, "k": k, "n": n
+        }  # fmt: skip
 
-    x = rng.integers(-128, 128, size=(1, k), dtype=np.int8)
-    y = npu.matmul(x, packed)
-    assert np.array_equal(y, reference.matmul(x, w)), "decode job result differs from the reference"
-    decode = npu.last
-    result["decode_cycles"] = decode.cycles
-    result["decode_stream_efficiency"] = decode.active / decode.cycles
+        x = rng.integers(-128, 128, size=(1, k), dtype=np.int8)
+        y = npu.matmul(x, packed)
+        assert np.array_equal(y, reference.matmul(x, w)), "decode job result differs from the reference"
+        decode = npu.last
+        result["decode_cycles"] = decode.cycles
+        result["decode_stream_efficiency"] = decode.active / decode.cycles
 
-    m = npu.rows
-    x = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
-    y = npu.matmul(x, packed)
-    assert np.array_equal(y, reference.matmul(x, w)), "prefill job result differs from the reference"
-    prefill = npu.last
-    result["prefill_cycles"] = prefill.cycles
-    result["prefill_mac_utilization"] = m * k * n / (npu.rows * npu.lanes * prefill.cycles)
-    result["cycles"] = decode.cycles + prefill.cycles
-    result["decode_stream_efficiency_by_ports"] = {"1": result["decode_stream_efficiency"]} | {
-        str(p): _port_efficiency(device_name, p, w) for p in ports
-    }
+        m = npu.rows
+        x = rng.integers(-128, 128, size=(m, k), dtype=np.int8)
+        y = npu.matmul(x, packed)
+        assert np.array_equal(y, reference.matmul(x, w)), "prefill job result differs from the reference"
+        prefill = npu.last
+        result["prefill_cycles"] = prefill.cycles
+        result["prefill_mac_utilization"] = m * k * n / (npu.rows * npu.lanes * prefill.cycles)
+        result["cycles"] = decode.cycles + prefill.cycles
+        result["decode_stream_efficiency_by_ports"] = {"1": result["decode_stream_efficiency"]} | {
+            str(p): _port_efficiency(device_name, p, w) for p in ports
+        }
     result.update(_synth_resources())
     return result
 
 
 def _port_efficiency(device_name: str, ports: int, w: np.ndarray) -> float:
     """Weight beats per busy cycle of an M=1 job over `ports` tiles (each port's columns in parallel)."""
-    npu = Npu(open_ports(device_name, ports))
-    x = np.random.default_rng(1).integers(-128, 128, size=(1, w.shape[1]), dtype=np.int8)
-    y = npu.matmul(x, npu.pack_weights(w))
-    assert np.array_equal(y, reference.matmul(x, w)), f"{ports}-port result differs from the reference"
-    return npu.last.active / npu.last.cycles
+    with open_ports(device_name, ports) as device:
+        npu = Npu(device)
+        x = np.random.default_rng(1).integers(-128, 128, size=(1, w.shape[1]), dtype=np.int8)
+        y = npu.matmul(x, npu.pack_weights(w))
+        assert np.array_equal(y, reference.matmul(x, w)), f"{ports}-port result differs from the reference"
+        return npu.last.active / npu.last.cycles
 
 
 def _synth_resources() -> dict[str, Any]:

@@ -68,4 +68,12 @@ def open_ports(name: str | None, ports: int = 1, **options: Any) -> Device:
         raise ValueError(f"ports must be at least 1, not {ports}")
     if ports == 1:
         return open_device(name, **options)
-    return MultiPortDevice([open_device(name, **options) for _ in range(ports)])
+    opened: list[Device] = []
+    try:
+        for _ in range(ports):
+            opened.append(open_device(name, **options))
+    except BaseException:
+        for device in opened:  # a port that failed to open does not leave the others open
+            device.close()
+        raise
+    return MultiPortDevice(opened)

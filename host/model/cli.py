@@ -62,10 +62,8 @@ def run_generate(args: argparse.Namespace, engine_factory: Callable[[str], Any] 
     from zynpu.device.select import ENGINES, device_name
     from zynpu.errors import UserError
     from zynpu.estimate import warn_if_slow
-    from zynpu.model.engine import make_engine
-    from zynpu.model.errors import ContextOverflowError, ModelLoadError
-    from zynpu.model.generate import Sampler, generate, stream_text
-    from zynpu.model.load import load
+    from zynpu.model.engine import close_engine, make_engine
+    from zynpu.model.errors import ModelLoadError
 
     if args.tokens < 1:
         raise UserError("--tokens must be >= 1")
@@ -75,6 +73,21 @@ def run_generate(args: argparse.Namespace, engine_factory: Callable[[str], Any] 
     warn_if_slow(args.model, name, args.tokens)
     try:
         engine = (engine_factory or make_engine)(name)
+    except (ModelLoadError, ValueError) as e:
+        raise UserError(str(e)) from None
+    try:
+        return _generate(args, engine, name)
+    finally:
+        close_engine(engine)
+
+
+def _generate(args: argparse.Namespace, engine: Any, name: str) -> int:
+    from zynpu.errors import UserError
+    from zynpu.model.errors import ContextOverflowError, ModelLoadError
+    from zynpu.model.generate import Sampler, generate, stream_text
+    from zynpu.model.load import load
+
+    try:
         model, tok = load(args.model, engine=engine, progress=True)  # progress goes to stderr
     except (ModelLoadError, ValueError) as e:
         raise UserError(str(e)) from None

@@ -10,8 +10,14 @@ import numpy as np
 def rms_norm(x: np.ndarray, w: np.ndarray, eps: float, offset: float = 0.0) -> np.ndarray:
     """Normalize the last axis; Gemma scales by (1 + w), hence `offset`."""
     x = x.astype(np.float32, copy=False)
-    inv = 1.0 / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + np.float32(eps))
-    return (x * inv * (w + np.float32(offset))).astype(np.float32, copy=False)
+    # np.mean(x * x) spelled as its two ufuncs (sum, then divide by the count as np.mean does, in
+    # float64 cast back): the same bits without np.mean's Python wrapper, called 6x per layer in decode
+    ms = np.add.reduce(x * x, axis=-1, keepdims=True)
+    np.true_divide(ms, np.intp(x.shape[-1]), out=ms, casting="unsafe")
+    ms += np.float32(eps)
+    y = x * (1.0 / np.sqrt(ms))
+    y *= w + np.float32(offset)
+    return y
 
 
 def rope_tables(
@@ -32,7 +38,10 @@ def apply_rope(x: np.ndarray, cos: np.ndarray, sin: np.ndarray, style: str) -> n
     if style == "neox":
         half = x.shape[-1] // 2
         a, b = x[..., :half], x[..., half:]
-        return np.concatenate([a * c - b * s, b * c + a * s], axis=-1)
+        out = np.empty(np.broadcast_shapes(x.shape, (*c.shape[:-1], x.shape[-1])), dtype=np.result_type(x, c))
+        np.subtract(a * c, b * s, out=out[..., :half])  # each half written in place: no concatenate
+        np.add(b * c, a * s, out=out[..., half:])
+        return out
     a, b = x[..., 0::2], x[..., 1::2]
     out = np.empty_like(x)
     out[..., 0::2] = a * c - b * s
@@ -53,12 +62,18 @@ def attention(
     g = h // hkv
     qg = q.reshape(t, hkv, g, d).transpose(1, 2, 0, 3)  # (Hkv, G, T, D)
     scores = (qg @ k.transpose(1, 2, 0)[:, None]) * np.float32(scale)  # (Hkv, G, T, S)
-    scores = np.where(visible_keys(start, t, s_len, window), scores, -np.inf)
+    if not all_visible(start, t, s_len, window):  # decode within the window sees every key: no mask
+        scores = np.where(visible_keys(start, t, s_len, window), scores, -np.inf)
     scores -= scores.max(axis=-1, keepdims=True)
     p = np.exp(scores)
     p /= p.sum(axis=-1, keepdims=True)
     out = p.astype(np.float32) @ v.transpose(1, 0, 2)[:, None]  # (Hkv, G, T, D)
     return out.transpose(2, 0, 1, 3).reshape(t, h * d)
+
+
+def all_visible(start: int, t: int, s_len: int, window: int | None) -> bool:
+    """Whether every key 0..S-1 is visible from every query start..start+T-1 (`visible_keys` all True)."""
+    return start >= s_len - 1 and (window is None or start + t - 1 < window)
 
 
 def visible_keys(start: int, t: int, s_len: int, window: int | None) -> np.ndarray:

@@ -140,6 +140,17 @@ class Radio:
                 self._pending.pop(p.msg.tag, None)  # a late response is dropped, not misrouted
             raise
 
+    def withdraw(self, p: Pending) -> bool:
+        """Cancel a request that has not left the host yet (still queued behind the link's window):
+        it is never sent. False once it is on the wire: then it runs, and its response is dropped."""
+        with self._lock:
+            taken = self.link.withdraw(p.msg)
+            if self._pending.get(p.msg.tag) is p:
+                del self._pending[p.msg.tag]
+        if taken:
+            p._resolve(error=RadioClosed(f"{p.what}: withdrawn before it was sent"))
+        return taken
+
     # --- events -------------------------------------------------------------------------------------
     def next_event(self, timeout: float | None = None,
                    match: Callable[[Event], bool] | None = None) -> Event | None:

@@ -68,6 +68,14 @@ class HostLink:
             raise ValueError(f"payload of {len(msg.payload)} bytes exceeds {wire.MAX_PAYLOAD}")
         self.tx.append(msg)
 
+    def withdraw(self, msg: Message) -> bool:
+        """Take back a queued message that has no sequence number yet (never sent); False otherwise."""
+        for i in range(self.inflight, len(self.tx)):
+            if self.tx[i] is msg:
+                del self.tx[i]
+                return True
+        return False
+
     def _limit(self) -> int:
         return min(wire.TX_WINDOW, self.peer_window)
 

@@ -214,3 +214,7 @@ class Ble(_Service):
         `data` exceeds the connection's ATT MTU - 3 (244 bytes at the common MTU of 247)."""
         _check_size("BLE notification", len(data), wire.LIMIT_BLE_NOTIFY)
         self.radio.request(wire.CH_BLE, wire.BLE_NOTIFY, bytes(data), timeout=timeout, what="ble notify")
+
+    def notify_async(self, data: bytes) -> Pending:
+        _check_size("BLE notification", len(data), wire.LIMIT_BLE_NOTIFY)
+        return self.radio.submit(wire.CH_BLE, wire.BLE_NOTIFY, bytes(data), what="ble notify")

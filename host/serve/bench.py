@@ -105,5 +105,6 @@ def run(model: str = "tiny", device: str = "sim", requests: int = 2, max_tokens:
                     out[f"c{n}_{key}"] = value
     finally:
         service.worker.close()
+        service.llm.close()
     out["queue_rejections"] = sum(out[f"c{n}_rejections"] for n in LEVELS)
     return out

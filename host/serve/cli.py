@@ -35,6 +35,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         if host is not None:
             host.close()
+        service.worker.close()  # the NPU's last job ends before its device is closed
+        service.llm.close()
     return 0
 
 

@@ -74,6 +74,23 @@ class TileManifest:
         return int(self.raw["layout"]["output_beats_per_row"])
 
     @property
+    def weight_formats(self) -> dict[str, Any]:
+        """Per format name ("int8", "int4"): code, weight bits, group and scale facts (spec.WeightFormat)."""
+        return {k: v for k, v in self.raw["layout"]["weight_formats"].items() if isinstance(v, dict)}
+
+    def weight_format(self, name: str) -> dict[str, Any]:
+        try:
+            return self.weight_formats[name]
+        except KeyError:
+            known = ", ".join(self.weight_formats)
+            raise ValueError(f"unknown weight format {name!r}; the tile knows {known}") from None
+
+    @property
+    def int4_group(self) -> int:
+        """K values per int4 scale."""
+        return int(self.weight_format("int4")["group"])
+
+    @property
     def cycle_model(self) -> dict[str, Any]:
         return self.raw["cycle_model"]
 

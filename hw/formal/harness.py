@@ -120,7 +120,10 @@ class FormalHarness(Elaboratable):
         control = regmap.register("CONTROL")
         soft_bit = next(f.lsb for f in control.fields if f.name == "SOFT_RESET")
         soft_write = (
-            axil.wr_en & ((axil.wr_addr & ~0b11) == control.offset) & axil.wr_strb[0] & axil.wr_data[soft_bit]
+            axil.regs.wr_en
+            & ((axil.regs.wr_addr & ~0b11) == control.offset)
+            & axil.regs.wr_strb[0]
+            & axil.regs.wr_data[soft_bit]
         )
         soft_pulse = Signal()  # mirrors the tile's registered pulse (reset with it)
         m.d.obs += soft_pulse.eq(soft_write)

@@ -11,12 +11,14 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .axis import register_bus_signature
+
 RESP_OKAY = 0b00
 RESP_SLVERR = 0b10
 
 
 class AxiLiteSlave(wiring.Component):
-    """Bus side: `s_axi_*`-named members. Register side: `wr_*` pulse and `rd_*` combinational lookup."""
+    """Bus side: AXI4-Lite members. Register side: `regs` (`wr_*` pulse, `rd_*` combinational lookup)."""
 
     def __init__(self, addr_bits: int, data_bits: int = 32) -> None:
         self.addr_bits = addr_bits
@@ -42,15 +44,7 @@ class AxiLiteSlave(wiring.Component):
                 "rresp": Out(2),
                 "rvalid": Out(1),
                 "rready": In(1),
-                # Register side.
-                "wr_en": Out(1),
-                "wr_addr": Out(addr_bits),
-                "wr_data": Out(data_bits),
-                "wr_strb": Out(strb),
-                "wr_ok": In(1),  # the address is a writable register
-                "rd_addr": Out(addr_bits),
-                "rd_data": In(data_bits),
-                "rd_ok": In(1),  # the address is a register
+                "regs": Out(register_bus_signature(addr_bits, data_bits)),
             }
         )
 
@@ -75,31 +69,31 @@ class AxiLiteSlave(wiring.Component):
         have_aw = aw_full | (self.awvalid & self.awready)
         have_w = w_full | (self.wvalid & self.wready)
         m.d.comb += [
-            self.wr_addr.eq(Mux(aw_full, aw_latched, self.awaddr)),
-            self.wr_data.eq(Mux(w_full, w_latched, self.wdata)),
-            self.wr_strb.eq(Mux(w_full, strb_latched, self.wstrb)),
+            self.regs.wr_addr.eq(Mux(aw_full, aw_latched, self.awaddr)),
+            self.regs.wr_data.eq(Mux(w_full, w_latched, self.wdata)),
+            self.regs.wr_strb.eq(Mux(w_full, strb_latched, self.wstrb)),
         ]
         with m.If(have_aw & have_w & ~self.bvalid):
-            m.d.comb += self.wr_en.eq(self.wr_ok)
+            m.d.comb += self.regs.wr_en.eq(self.regs.wr_ok)
             m.d.sync += [
                 aw_full.eq(0),
                 w_full.eq(0),
                 self.bvalid.eq(1),
                 self.bresp.eq(RESP_OKAY),
             ]
-            with m.If(~self.wr_ok):
+            with m.If(~self.regs.wr_ok):
                 m.d.sync += self.bresp.eq(RESP_SLVERR)
         with m.If(self.bvalid & self.bready):
             m.d.sync += self.bvalid.eq(0)
 
-        m.d.comb += [self.arready.eq(~self.rvalid), self.rd_addr.eq(self.araddr)]
+        m.d.comb += [self.arready.eq(~self.rvalid), self.regs.rd_addr.eq(self.araddr)]
         with m.If(self.arvalid & self.arready):
             m.d.sync += [
                 self.rvalid.eq(1),
-                self.rdata.eq(self.rd_data),
+                self.rdata.eq(self.regs.rd_data),
                 self.rresp.eq(RESP_OKAY),
             ]
-            with m.If(~self.rd_ok):
+            with m.If(~self.regs.rd_ok):
                 m.d.sync += [self.rresp.eq(RESP_SLVERR), self.rdata.eq(0)]
         with m.If(self.rvalid & self.rready):
             m.d.sync += self.rvalid.eq(0)

@@ -1,9 +1,11 @@
 """Parses the input packet of a job: header, activations, weights; polices its framing.
 
-It writes activations into the array's row memories, pushes weight beats into the array (one per cycle
-at full rate), and holds a block's last beat back while the previous block's results are still
-draining (at most one block's results are ever pending). Every framing error is caught at the beat
-that causes it; that beat is dropped, the rest of the packet drained, and an error beat requested.
+It writes activations into the array's row memories and pushes weight beats (and int4 scale beats)
+towards the array at one per cycle, through a register: no stream input drives a memory or a
+multiplier in the cycle it arrives. A block's last beat is held back while the previous block's
+results are still draining (at most one block's results are ever pending). Every framing error is
+caught at the beat that causes it; that beat is dropped, the rest of the packet drained, and an error
+beat requested.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import spec
-from .axis import array_feed_signature, axis_signature
+from .axis import ErrorCode, array_feed_signature, axis_signature, block_signature, error_signature
+from .counters import SplitCounter
 
 
 def _header_value(data: Signal, name: str):
@@ -34,14 +37,10 @@ class JobParser(wiring.Component):
                 "feed": Out(array_feed_signature(config)),
                 # Job facts for the result drain.
                 "final_block": Out(1),  # the pending block is the job's last
-                "block_drained": In(1),  # pulse: the pending block's results have all been sent
-                "output_done": In(1),  # pulse: the job's final output beat was accepted
+                "drained": In(block_signature()),  # the pending block's results have all been sent
                 "array_idle": In(1),
                 # Error reporting.
-                "err_req": Out(1),
-                "err_code": Out(8),
-                "err_index": Out(32),
-                "err_ack": In(1),  # pulse: the error beat was accepted
+                "error": Out(error_signature()),
                 "err_detect": Out(1),  # pulse: an error was detected this cycle
                 # State for status and counters.
                 "busy": Out(1),
@@ -54,37 +53,64 @@ class JobParser(wiring.Component):
         cfg = self.config
         lanes = cfg.lanes
         shift = (lanes - 1).bit_length()
+        group_beats = spec.INT4_GROUP // spec.INT4_PER_LANE  # weight beats per int4 scale beat
+        max_blocks = -(-spec.MAX_N // lanes)
         sink = self.sink
         beat = sink.payload
         fire = sink.valid & sink.ready
         keep_ok = beat.keep.all()
+        feed = self.feed
 
-        rows = Signal(self.row_bits + 1)
-        k = Signal(self.k_bits)
-        k_beats = Signal(self.word_bits + 1)
-        blocks = Signal(range(spec.MAX_N + 1))  # weight blocks of this job, up to MAX_N
-        act_row = Signal(self.row_bits + 1)
-        act_word = Signal(self.word_bits + 1)
+        rows_m1 = Signal(self.row_bits)  # M - 1
+        k_last = Signal(self.k_bits)  # k of a block's last weight beat: K - 1 (int8), its even floor (int4)
+        k_beats_m1 = Signal(self.word_bits)  # activation beats per row - 1
+        blocks_m1 = Signal(range(max_blocks))  # weight blocks - 1
+        int4 = Signal()
+        act_row = Signal(self.row_bits)
+        act_word = Signal(self.word_bits)
         w_k = Signal(self.k_bits)
-        w_block = Signal.like(blocks)
-        index = Signal(32)  # index of the current input beat within the packet
+        g_pos = Signal(range(group_beats + 1))  # weight beats into the int4 group; 0: a scale beat is next
+        w_block = Signal(range(max_blocks))
+        m.submodules.index = beats = SplitCounter(load_value=1)
+        index = beats.value  # index of the current input beat within the packet
         outstanding = Signal()
         cur_index = Signal(32)  # index of the beat on the bus within its packet
         err_at = Signal(32)
-        m.d.comb += [self.feed.job_rows.eq(rows), self.err_index.eq(err_at)]
+        err_code = Signal(ErrorCode)
+        m.d.comb += [
+            self.error.payload.code.eq(err_code),
+            self.error.payload.index.eq(err_at),
+            self.drained.ready.eq(1),
+        ]
 
-        with m.If(fire):
-            m.d.sync += index.eq(index + 1)
+        m.d.comb += beats.inc.eq(fire)
 
-        last_k = w_k == k - 1
-        final = last_k & (w_block == blocks - 1)
+        scale_beat = int4 & (g_pos == 0)
+        last_k = (w_k == k_last) & ~scale_beat
+        final = last_k & (w_block == blocks_m1)
 
-        with m.If(self.block_drained):
+        with m.If(self.drained.valid):
             m.d.sync += outstanding.eq(0)
 
-        def raise_error(code: int) -> None:
+        # The feed register: one cycle between the stream and the array's memories and multipliers.
+        m.d.sync += [
+            feed.act_we.eq(0),
+            feed.push_valid.eq(0),
+            feed.push_scale.eq(0),
+            feed.act_row.eq(act_row),
+            feed.act_addr.eq(act_word),
+            feed.act_data.eq(beat.data),
+            feed.push_data.eq(beat.data),
+            feed.push_k.eq(w_k),
+            feed.push_first.eq(w_k == 0),
+            feed.push_last.eq(last_k),
+            feed.int4.eq(int4),
+        ]
+        m.d.comb += feed.last_row.eq(rows_m1)
+
+        def raise_error(code: ErrorCode) -> None:
             m.d.comb += self.err_detect.eq(1)
-            m.d.sync += [self.err_code.eq(code), err_at.eq(cur_index)]
+            m.d.sync += [err_code.eq(code), err_at.eq(cur_index)]
             with m.If(beat.last):
                 m.next = "ERROR_WAIT"
             with m.Else():
@@ -94,10 +120,12 @@ class JobParser(wiring.Component):
         h_m = _header_value(beat.data, "m")
         h_k = _header_value(beat.data, "k")
         h_n = _header_value(beat.data, "n")
+        h_weights = _header_value(beat.data, "weights")
         header_bad = (
             (_header_value(beat.data, "magic") != spec.HEADER_MAGIC)
             | (_header_value(beat.data, "format") != spec.HEADER_FORMAT)
             | (_header_value(beat.data, "flags") != 0)
+            | (h_weights > max(spec.WeightFormat))
             | (_header_value(beat.data, "reserved") != 0)
         )
         if lanes > spec.HEADER_BYTES:
@@ -105,32 +133,37 @@ class JobParser(wiring.Component):
         shape_bad = (
             (h_m == 0) | (h_m > cfg.rows) | (h_k == 0) | (h_k > cfg.max_k) | (h_n == 0) | (h_n > spec.MAX_N)
         )
+        h_int4 = h_weights == spec.WeightFormat.INT4
 
         with m.FSM(name="parser"):
             with m.State("IDLE"):
                 m.d.comb += [sink.ready.eq(1), cur_index.eq(0)]
                 with m.If(fire):
+                    m.d.comb += beats.load.eq(1)
                     m.d.sync += [
-                        index.eq(1),
-                        rows.eq(h_m),
-                        k.eq(h_k),
-                        k_beats.eq((h_k + lanes - 1) >> shift),
-                        blocks.eq((h_n + lanes - 1) >> shift),
+                        rows_m1.eq(h_m - 1),
+                        k_last.eq(h_k - 1),
+                        k_beats_m1.eq(((h_k + lanes - 1) >> shift) - 1),
+                        blocks_m1.eq(((h_n + lanes - 1) >> shift) - 1),
+                        int4.eq(h_int4),
                         act_row.eq(0),
                         act_word.eq(0),
                         w_k.eq(0),
+                        g_pos.eq(0),
                         w_block.eq(0),
                         outstanding.eq(0),
                         self.final_block.eq(0),
                     ]
+                    with m.If(h_int4):
+                        m.d.sync += k_last.eq((h_k - 1) & ~1)
                     with m.If(~keep_ok):
-                        raise_error(spec.ErrorCode.BAD_KEEP)
+                        raise_error(ErrorCode.BAD_KEEP)
                     with m.Elif(header_bad):
-                        raise_error(spec.ErrorCode.BAD_HEADER)
+                        raise_error(ErrorCode.BAD_HEADER)
                     with m.Elif(shape_bad):
-                        raise_error(spec.ErrorCode.BAD_SHAPE)
+                        raise_error(ErrorCode.BAD_SHAPE)
                     with m.Elif(beat.last):
-                        raise_error(spec.ErrorCode.EARLY_LAST)
+                        raise_error(ErrorCode.EARLY_LAST)
                     with m.Else():
                         m.next = "ACTIVATIONS"
 
@@ -140,21 +173,17 @@ class JobParser(wiring.Component):
                     sink.ready.eq(1),
                     self.busy.eq(1),
                     self.input_phase.eq(1),
-                    self.feed.act_row.eq(act_row),
-                    self.feed.act_addr.eq(act_word),
-                    self.feed.act_data.eq(beat.data),
                 ]
                 with m.If(fire):
                     with m.If(~keep_ok):
-                        raise_error(spec.ErrorCode.BAD_KEEP)
+                        raise_error(ErrorCode.BAD_KEEP)
                     with m.Elif(beat.last):
-                        raise_error(spec.ErrorCode.EARLY_LAST)
+                        raise_error(ErrorCode.EARLY_LAST)
                     with m.Else():
-                        m.d.comb += self.feed.act_we.eq(1)
-                        m.d.sync += act_word.eq(act_word + 1)
-                        with m.If(act_word == k_beats - 1):
+                        m.d.sync += [feed.act_we.eq(1), act_word.eq(act_word + 1)]
+                        with m.If(act_word == k_beats_m1):
                             m.d.sync += [act_word.eq(0), act_row.eq(act_row + 1)]
-                            with m.If(act_row == rows - 1):
+                            with m.If(act_row == rows_m1):
                                 m.next = "WEIGHTS"
 
             with m.State("WEIGHTS"):
@@ -164,24 +193,24 @@ class JobParser(wiring.Component):
                     sink.ready.eq(~(last_k & outstanding)),
                     self.busy.eq(1),
                     self.input_phase.eq(1),
-                    self.feed.push_data.eq(beat.data),
-                    self.feed.push_k.eq(w_k),
-                    self.feed.push_first.eq(w_k == 0),
-                    self.feed.push_last.eq(last_k),
                 ]
                 with m.If(fire):
                     with m.If(~keep_ok):
-                        raise_error(spec.ErrorCode.BAD_KEEP)
+                        raise_error(ErrorCode.BAD_KEEP)
                     with m.Elif(beat.last & ~final):
-                        raise_error(spec.ErrorCode.EARLY_LAST)
+                        raise_error(ErrorCode.EARLY_LAST)
                     with m.Elif(final & ~beat.last):
-                        raise_error(spec.ErrorCode.MISSING_LAST)
+                        raise_error(ErrorCode.MISSING_LAST)
+                    with m.Elif(scale_beat):
+                        m.d.sync += [feed.push_scale.eq(1), g_pos.eq(1)]
                     with m.Else():
-                        m.d.comb += self.feed.push_valid.eq(1)
-                        m.d.sync += w_k.eq(w_k + 1)
+                        m.d.sync += [feed.push_valid.eq(1), w_k.eq(w_k + 1 + int4), g_pos.eq(g_pos + 1)]
+                        with m.If(g_pos == group_beats):
+                            m.d.sync += g_pos.eq(0)
                         with m.If(last_k):
                             m.d.sync += [
                                 w_k.eq(0),
+                                g_pos.eq(0),
                                 w_block.eq(w_block + 1),
                                 outstanding.eq(1),
                                 self.final_block.eq(final),
@@ -191,7 +220,7 @@ class JobParser(wiring.Component):
 
             with m.State("FINISH"):
                 m.d.comb += self.busy.eq(1)
-                with m.If(self.output_done):
+                with m.If(self.drained.valid & self.drained.payload.final):
                     m.next = "IDLE"
 
             with m.State("DRAIN"):
@@ -206,8 +235,8 @@ class JobParser(wiring.Component):
 
             with m.State("ERROR_WAIT"):
                 # Let any block already in flight drain, then send the error beat.
-                m.d.comb += [self.busy.eq(1), self.err_req.eq(~outstanding & self.array_idle)]
-                with m.If(self.err_ack):
+                m.d.comb += [self.busy.eq(1), self.error.valid.eq(~outstanding & self.array_idle)]
+                with m.If(self.error.valid & self.error.ready):
                     m.next = "IDLE"
 
         return m

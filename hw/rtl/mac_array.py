@@ -1,37 +1,48 @@
-"""The systolic array: `rows` x `lanes` int8 MACs with int32 accumulators.
+"""The systolic array: `rows` x `lanes` x 2 MACs (8-bit activations, 12-bit pre-scaled weights).
 
 Weight beats enter row 0 and move one row down per cycle through registers (no wide broadcast), so
 one streamed beat feeds `rows` token rows. Each row keeps its own activations in a memory of
-`max_k` bytes and multiplies the one activation byte `x[k]` with the `lanes` weights `W[n, k]` of the
-beat it holds (the activation is the operand two DSP-packed products share). The memory is as wide as
-a stream beat, so the parser fills it at stream rate; a row reads the word holding `x[k]` one cycle
-ahead and selects the byte with a `lanes`-way multiplexer.
+`max_k` bytes, as wide as a stream beat (the parser fills it at stream rate). A lane computes two
+products per beat: `a` (weight at k, activation x[k]) and `b` (weight at k + 1, x[k + 1]; zero for
+int8), each in its own accumulator; the block's result is their sum.
 
-On the last beat of a block (k = K - 1) a row's sums move into its result registers. The drain reads
-row 0 only, beat by beat, and shifts the rows up after each row: a shift register in place of a wide
-`rows * 4`-way multiplexer.
+Every product is laid out as one DSP48E2 with all its pipeline registers (WHY: 300 MHz needs them):
+- the activation memory's read address is registered (the beat's k arrives one cycle ahead, on the
+  `lead` chain) and so is its output word (BRAM output register);
+- the byte select feeds the A register, a private copy of the beat's weight the B register;
+- the product is registered (MREG), the accumulator is the P register (first beat: load, else add).
+
+Timing of a beat that sits in row r's chain register at cycle t: A/B registers at t+1, product at
+t+2, accumulators at t+3 (last beat: `committed` at t+3), the low half of their sum at t+4
+(`summed`), result registers at t+5.
+
+On the last beat of a block a row's sums move into its result registers. The drain reads row 0 only,
+beat by beat, and shifts the rows up after each row: a shift register in place of a wide
+`rows * beats`-way multiplexer.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import spec
-from .axis import array_feed_signature
+from .axis import WEIGHT_BITS, array_beat_signature, array_feed_signature
+
+HALF = 16  # the accumulators' sum is added in two halves
 
 
 class MacArray(wiring.Component):
     def __init__(self, config: spec.TileConfig) -> None:
         self.config = config
         lanes = config.lanes
-        self.row_bits, self.k_bits = config.row_bits, config.k_bits
         super().__init__(
             {
-                "feed": In(array_feed_signature(config)),
+                "feed": In(array_feed_signature(config)),  # activation writes and last_row only
+                "beat": In(array_beat_signature(config)),
                 "commit": Out(config.rows),  # per row: its results for a block were just written
-                "sel_beat": In(2),
+                "sel_beat": In(range(config.beats_per_row)),
                 "shift_rows": In(1),  # the drain sent row 0: move every row's results up by one
                 "result_beat": Out(8 * lanes),
                 "idle": Out(1),  # no beat anywhere in the array
@@ -44,21 +55,19 @@ class MacArray(wiring.Component):
         lanes = cfg.lanes
         shift = (lanes - 1).bit_length()
         acc_bits = cfg.acc_bits
-
-        stages = [_Stage(r, lanes, self.k_bits) for r in range(cfg.rows)]
+        beat = self.beat
         # Datapath registers carry no reset (only the valid bits do): nothing reads them before a valid
-        # beat or a commit writes them, and a reset on 256 x 32 bits costs routing on the FPGA and
+        # beat or a commit writes them, and a reset on thousands of bits costs routing on the FPGA and
         # evaluation time in the simulator.
         results = [
             [Signal(signed(acc_bits), name=f"y{r}_{lane}", reset_less=True) for lane in range(lanes)]
             for r in range(cfg.rows)
         ]
-        accs = [
-            [Signal(signed(acc_bits), name=f"acc{r}_{lane}", reset_less=True) for lane in range(lanes)]
-            for r in range(cfg.rows)
-        ]
+        busy = [beat.lead_valid, beat.valid]
 
-        for r, stage in enumerate(stages):
+        prev_lead_valid, prev_lead_k = beat.lead_valid, beat.lead_k
+        prev = (beat.valid, beat.a, beat.b, beat.first, beat.last)
+        for r in range(cfg.rows):
             act = memory.Memory(shape=unsigned(8 * lanes), depth=cfg.act_words, init=[])
             m.submodules[f"act{r}"] = act
             wr = act.write_port()
@@ -68,49 +77,102 @@ class MacArray(wiring.Component):
                 wr.addr.eq(self.feed.act_addr),
                 wr.data.eq(self.feed.act_data),
             ]
-            if r == 0:
-                src_valid, src_w, src_k = self.feed.push_valid, self.feed.push_data, self.feed.push_k
-                src_first, src_last = self.feed.push_first, self.feed.push_last
-            else:
-                prev = stages[r - 1]
-                src_valid, src_w, src_k, src_first, src_last = (
-                    prev.valid,
-                    prev.w,
-                    prev.k,
-                    prev.first,
-                    prev.last,
-                )
-            # Read one cycle ahead so the word holding x[k] arrives together with the beat.
-            m.d.comb += rd.addr.eq(src_k >> shift)
             # A beat goes no further than the job's last token row. Beyond it, a beat of a job with few
             # rows would still be in flight when the next job (with more rows) has started, and would
             # commit stale sums into that job's results.
-            m.d.sync += [
-                stage.valid.eq(src_valid & (self.feed.job_rows > r) if r else src_valid),
-                stage.w.eq(src_w),
-                stage.k.eq(src_k),
-                stage.first.eq(src_first),
-                stage.last.eq(src_last),
-            ]
+            in_job = (self.feed.last_row >= r) if r else Const(1)  # row 0 takes every beat
+            # The lead chain: the k of the beat that reaches this row's chain register next cycle.
+            lead_valid = Signal(name=f"row{r}_lead_valid")
+            lead_k = Signal(cfg.k_bits, name=f"row{r}_lead_k", reset_less=True)
+            m.d.sync += lead_valid.eq(prev_lead_valid & in_job)
+            # Datapath registers load only when their stage holds a beat (clock enables): an idle row
+            # costs the FPGA no toggling and the simulator a branch.
+            with m.If(prev_lead_valid & in_job):
+                m.d.sync += lead_k.eq(prev_lead_k)
+            # The read port reads only for a beat this row takes (BRAM enable): idle rows do not toggle.
+            m.d.comb += [rd.addr.eq(prev_lead_k >> shift), rd.en.eq(prev_lead_valid & in_job)]
+            word = Signal(8 * lanes, name=f"row{r}_xword", reset_less=True)  # memory output register
+            pick = Signal(shift, name=f"row{r}_pick", reset_less=True)
+            with m.If(lead_valid):
+                m.d.sync += [word.eq(rd.data), pick.eq(lead_k[:shift])]
 
-            x = rd.data.word_select(stage.k[:shift], 8).as_signed()
-            # The block's sums are copied into the result registers the cycle after its last beat, out
-            # of the accumulators (which a next block's first beat overwrites only at the end of that
-            # cycle): each adder feeds one register, not two.
+            # The chain register: what moves on to the next row.
+            valid = Signal(name=f"row{r}_valid")
+            wa = Signal.like(beat.a.as_value(), name=f"row{r}_wa", reset_less=True)
+            wb = Signal.like(beat.b.as_value(), name=f"row{r}_wb", reset_less=True)
+            first = Signal(name=f"row{r}_first", reset_less=True)
+            last = Signal(name=f"row{r}_last", reset_less=True)
+            p_valid, p_a, p_b, p_first, p_last = prev
+            m.d.sync += valid.eq(p_valid & in_job)
+            int4 = self.feed.int4  # the job's format: constant while its beats are in flight
+            with m.If(p_valid & in_job):
+                m.d.sync += [wa.eq(p_a), first.eq(p_first), last.eq(p_last)]
+            # The `b` products (k + 1) only exist for int4: an int8 job leaves them idle (and ignores
+            # their accumulators), which halves the simulator's work per int8 beat.
+            with m.If(p_valid & in_job & int4):
+                m.d.sync += wb.eq(p_b)
+            busy += [lead_valid, valid]
+
+            # DSP operand registers (A: activation, B: weight) and control, one cycle after the chain.
+            x_a = Signal(signed(8), name=f"row{r}_xa", reset_less=True)
+            x_b = Signal(signed(8), name=f"row{r}_xb", reset_less=True)
+            with m.If(valid):
+                m.d.sync += x_a.eq(word.word_select(pick, 8))
+            with m.If(valid & int4):
+                m.d.sync += x_b.eq(word.word_select((pick + 1)[:shift], 8))
+            c2 = Signal(name=f"row{r}_v2")
+            c2_first = Signal(name=f"row{r}_first2", reset_less=True)
+            c2_last = Signal(name=f"row{r}_last2", reset_less=True)
+            c3 = Signal(name=f"row{r}_v3")
+            c3_first = Signal(name=f"row{r}_first3", reset_less=True)
+            c3_last = Signal(name=f"row{r}_last3", reset_less=True)
+            m.d.sync += [c2.eq(valid), c2_first.eq(first), c2_last.eq(last)]
+            m.d.sync += [c3.eq(c2), c3_first.eq(c2_first), c3_last.eq(c2_last)]
+            busy += [c2, c3]
             committed = Signal(name=f"row{r}_committed")
-            m.d.sync += committed.eq(stage.valid & stage.last)
+            summed = Signal(name=f"row{r}_summed")
+            m.d.sync += [committed.eq(c3 & c3_last), summed.eq(committed)]
+            # A row's accumulators (P registers) as one register per product kind, a lane per word: the
+            # simulator then keeps one copy per row of what every lane's accumulator held before the
+            # clock edge instead of one per lane (a register that reads itself and that others read needs
+            # that copy); on the FPGA the bits are the DSPs' P registers all the same.
+            acc_rows = {
+                name: Signal(lanes * acc_bits, name=f"row{r}_p{name}", reset_less=True) for name in ("a", "b")
+            }
             for lane in range(lanes):
-                acc = accs[r][lane]
-                product = x * stage.w.word_select(lane, 8).as_signed()
-                with m.If(stage.valid):
-                    m.d.sync += acc.eq(Mux(stage.first, 0, acc) + product)
+                sums = []
+                for name, x, w, used in (("a", x_a, wa, 1), ("b", x_b, wb, int4)):
+                    b_reg = Signal(signed(WEIGHT_BITS), name=f"row{r}_{name}{lane}_b", reset_less=True)
+                    prod = Signal(signed(8 + WEIGHT_BITS), name=f"row{r}_{name}{lane}_m", reset_less=True)
+                    acc_word = acc_rows[name].word_select(lane, acc_bits)
+                    acc = acc_word.as_signed()
+                    with m.If(valid & used):
+                        m.d.sync += b_reg.eq(w.word_select(lane, WEIGHT_BITS))
+                    with m.If(c2 & used):
+                        m.d.sync += prod.eq(x * b_reg)
+                    with m.If(c3 & used):
+                        m.d.sync += acc_word.eq(Mux(c3_first, 0, acc) + prod)
+                    sums.append(acc)
+                # The two accumulators' sum in two 16-bit steps (a 32-bit add is 5 logic levels).
+                lo = Signal(HALF + 1, name=f"row{r}_{lane}_lo", reset_less=True)
+                hi_a = Signal(signed(acc_bits - HALF), name=f"row{r}_{lane}_hia", reset_less=True)
+                hi_b = Signal(signed(acc_bits - HALF), name=f"row{r}_{lane}_hib", reset_less=True)
                 with m.If(committed):
-                    m.d.sync += results[r][lane].eq(acc)
-            m.d.comb += self.commit[r].eq(committed)
+                    m.d.sync += [
+                        lo.eq(sums[0][:HALF] + Mux(int4, sums[1][:HALF], 0)),
+                        hi_a.eq(sums[0][HALF:]),
+                        hi_b.eq(Mux(int4, sums[1][HALF:], 0)),
+                    ]
+                with m.If(summed):
+                    m.d.sync += results[r][lane].eq(Cat(lo[:HALF], hi_a + hi_b + lo[HALF]))
+            m.d.comb += self.commit[r].eq(summed)
+            prev_lead_valid, prev_lead_k = lead_valid, lead_k
+            prev = (valid, wa, wb, first, last)
 
-        per_beat = lanes // spec.OUTPUT_BEATS_PER_ROW
+        beats = cfg.beats_per_row
+        per_beat = lanes // beats
         with m.Switch(self.sel_beat):
-            for b in range(spec.OUTPUT_BEATS_PER_ROW):
+            for b in range(beats):
                 with m.Case(b):
                     for i, word in enumerate(results[0][b * per_beat : (b + 1) * per_beat]):
                         m.d.comb += self.result_beat.word_select(i, acc_bits).eq(word)
@@ -118,16 +180,5 @@ class MacArray(wiring.Component):
             for r in range(cfg.rows - 1):
                 for lane in range(lanes):
                     m.d.sync += results[r][lane].eq(results[r + 1][lane])
-        m.d.comb += self.idle.eq(~Cat(stage.valid for stage in stages).any())
+        m.d.comb += self.idle.eq(~Cat(busy).any())
         return m
-
-
-class _Stage:
-    """The pipeline register of one row: the weight beat it holds and where in the block it is."""
-
-    def __init__(self, row: int, lanes: int, k_bits: int) -> None:
-        self.valid = Signal(name=f"row{row}_valid")
-        self.w = Signal(8 * lanes, name=f"row{row}_w", reset_less=True)
-        self.k = Signal(k_bits, name=f"row{row}_k", reset_less=True)
-        self.first = Signal(name=f"row{row}_first", reset_less=True)
-        self.last = Signal(name=f"row{row}_last", reset_less=True)

@@ -11,11 +11,12 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import regmap, spec
-from .axis import axis_signature
+from .axis import ErrorCode, axis_signature, register_bus_signature
 from .counters import PerfCounters
 from .job_parser import JobParser
 from .mac_array import MacArray
 from .result_drain import ResultDrain
+from .weight_unpack import WeightUnpack
 
 
 class NpuTile(wiring.Component):
@@ -26,14 +27,7 @@ class NpuTile(wiring.Component):
             {
                 "sink": In(axis_signature(config.lanes)),
                 "source": Out(axis_signature(config.lanes)),
-                "wr_en": In(1),
-                "wr_addr": In(spec.AXIL_ADDR_BITS),
-                "wr_data": In(32),
-                "wr_strb": In(4),
-                "wr_ok": Out(1),
-                "rd_addr": In(spec.AXIL_ADDR_BITS),
-                "rd_data": Out(32),
-                "rd_ok": Out(1),
+                "regs": In(register_bus_signature(spec.AXIL_ADDR_BITS, spec.AXIL_DATA_BITS)),
                 "irq": Out(1),
             }
         )
@@ -43,43 +37,45 @@ class NpuTile(wiring.Component):
         cfg = self.config
         soft_reset = Signal()
         parser = JobParser(cfg)
+        unpack = WeightUnpack(cfg)
         array = MacArray(cfg)
         drain = ResultDrain(cfg)
         counters = PerfCounters(regmap.COUNTERS)
         m.submodules.parser = ResetInserter(soft_reset)(parser)
+        m.submodules.unpack = ResetInserter(soft_reset)(unpack)
         m.submodules.array = ResetInserter(soft_reset)(array)
         m.submodules.drain = ResetInserter(soft_reset)(drain)
         m.submodules.counters = counters
 
         wiring.connect(m, wiring.flipped(self.sink), parser.sink)
         wiring.connect(m, drain.source, wiring.flipped(self.source))
-        wiring.connect(m, parser.feed, array.feed)
+        # The feed fans out to the unpacker (weight and scale beats) and the array (activation writes).
+        wiring.connect(m, parser.feed, unpack.feed, array.feed)
+        wiring.connect(m, unpack.beat, array.beat)
+        wiring.connect(m, parser.error, drain.error)
+        wiring.connect(m, drain.drained, parser.drained)
         m.d.comb += [
-            parser.array_idle.eq(array.idle),
-            drain.block_ready.eq(array.commit.bit_select((parser.feed.job_rows - 1).as_unsigned(), 1)),
-            drain.job_rows.eq(parser.feed.job_rows),
+            parser.array_idle.eq(array.idle & ~unpack.busy),
+            drain.block_ready.eq(array.commit.bit_select(parser.feed.last_row, 1)),
+            drain.last_row.eq(parser.feed.last_row),
             drain.final_block.eq(parser.final_block),
             array.sel_beat.eq(drain.sel_beat),
             array.shift_rows.eq(drain.shift_rows),
             drain.result_beat.eq(array.result_beat),
-            parser.block_drained.eq(drain.block_drained),
-            parser.output_done.eq(drain.output_done),
-            drain.err_req.eq(parser.err_req),
-            drain.err_code.eq(parser.err_code),
-            drain.err_index.eq(parser.err_index),
-            parser.err_ack.eq(drain.err_ack),
         ]
+        output_done = drain.drained.valid & drain.drained.payload.final
+        error_sent = parser.error.valid & parser.error.ready
 
         # Status.
         done = Signal()
-        error = Signal(8)
+        error = Signal(ErrorCode)
         irq_enable = Signal()
         # The parser latches the code in the cycle it detects the error; STATUS follows a cycle later.
         err_detected = Signal()
         m.d.sync += err_detected.eq(parser.err_detect)
         with m.If(err_detected):
-            m.d.sync += error.eq(parser.err_code)
-        with m.If(drain.output_done | drain.err_ack):
+            m.d.sync += error.eq(parser.error.payload.code)
+        with m.If(output_done | error_sent):
             m.d.sync += done.eq(1)
 
         # Counters: see the register map for what each one counts.
@@ -90,8 +86,8 @@ class NpuTile(wiring.Component):
             counters.inc_active.eq(parser.feed.push_valid),
             counters.inc_starved.eq(parser.input_phase & self.sink.ready & ~self.sink.valid),
             counters.inc_stalled.eq(src.valid & ~src.ready),
-            counters.inc_jobs.eq(drain.output_done),
-            counters.inc_errors.eq(drain.err_ack),
+            counters.inc_jobs.eq(output_done),
+            counters.inc_errors.eq(error_sent),
             self.irq.eq(irq_enable & done),
         ]
 
@@ -101,26 +97,27 @@ class NpuTile(wiring.Component):
 
         control = regmap.register("CONTROL")
         bits = {f.name: f.lsb for f in control.fields}
-        waddr = self.wr_addr & ~0b11
+        regs = self.regs
+        waddr = regs.wr_addr & ~0b11
         scratch = Signal(32)
         m.d.sync += [soft_reset.eq(0), counters.clear.eq(0)]
         with m.Switch(waddr):
             with m.Case(offset("CONTROL")):
-                m.d.comb += self.wr_ok.eq(1)
-                with m.If(self.wr_en & self.wr_strb[0]):
+                m.d.comb += regs.wr_ok.eq(1)
+                with m.If(regs.wr_en & regs.wr_strb[0]):
                     m.d.sync += [
-                        soft_reset.eq(self.wr_data[bits["SOFT_RESET"]]),
-                        counters.clear.eq(self.wr_data[bits["CLEAR_COUNTERS"]]),
-                        irq_enable.eq(self.wr_data[bits["IRQ_ENABLE"]]),
+                        soft_reset.eq(regs.wr_data[bits["SOFT_RESET"]]),
+                        counters.clear.eq(regs.wr_data[bits["CLEAR_COUNTERS"]]),
+                        irq_enable.eq(regs.wr_data[bits["IRQ_ENABLE"]]),
                     ]
-                    with m.If(self.wr_data[bits["CLEAR_STATUS"]]):
+                    with m.If(regs.wr_data[bits["CLEAR_STATUS"]]):
                         m.d.sync += [done.eq(0), error.eq(0)]
             with m.Case(offset("SCRATCH")):
-                m.d.comb += self.wr_ok.eq(1)
-                with m.If(self.wr_en):
+                m.d.comb += regs.wr_ok.eq(1)
+                with m.If(regs.wr_en):
                     for byte in range(4):
-                        with m.If(self.wr_strb[byte]):
-                            m.d.sync += scratch.word_select(byte, 8).eq(self.wr_data.word_select(byte, 8))
+                        with m.If(regs.wr_strb[byte]):
+                            m.d.sync += scratch.word_select(byte, 8).eq(regs.wr_data.word_select(byte, 8))
 
         # Register reads.
         major, minor, patch = spec.RTL_VERSION
@@ -130,7 +127,7 @@ class NpuTile(wiring.Component):
         m.d.comb += [
             status_word[sbits["BUSY"]].eq(parser.busy),
             status_word[sbits["DONE"]].eq(done),
-            status_word[sbits["ERROR"] : sbits["ERROR"] + 8].eq(error),
+            status_word[sbits["ERROR"] : sbits["ERROR"] + regmap.field("STATUS", "ERROR").width].eq(error),
         ]
         values = {
             "ID": spec.ID_MAGIC,
@@ -144,9 +141,9 @@ class NpuTile(wiring.Component):
         }
         for name in regmap.COUNTERS:
             values[name] = getattr(counters, f"count_{name.lower()}")
-        raddr = self.rd_addr & ~0b11
+        raddr = regs.rd_addr & ~0b11
         with m.Switch(raddr):
             for reg in regmap.REGISTERS:
                 with m.Case(reg.offset):
-                    m.d.comb += [self.rd_ok.eq(1), self.rd_data.eq(values[reg.name])]
+                    m.d.comb += [regs.rd_ok.eq(1), regs.rd_data.eq(values[reg.name])]
         return m

@@ -69,14 +69,5 @@ class ZynpuTile(wiring.Component):
                 m.d.comb += inner.eq(port & up if handshake else port)
             else:
                 m.d.comb += port.eq(inner & up if handshake else inner)
-        m.d.comb += [
-            tile.wr_en.eq(axil.wr_en),
-            tile.wr_addr.eq(axil.wr_addr),
-            tile.wr_data.eq(axil.wr_data),
-            tile.wr_strb.eq(axil.wr_strb),
-            axil.wr_ok.eq(tile.wr_ok),
-            tile.rd_addr.eq(axil.rd_addr),
-            axil.rd_data.eq(tile.rd_data),
-            axil.rd_ok.eq(tile.rd_ok),
-        ]
+        wiring.connect(m, axil.regs, tile.regs)
         return m

@@ -49,6 +49,23 @@ def test_repeated_jobs_on_packed_weights(npu: Npu) -> None:
         np.testing.assert_array_equal(npu.matmul(x, packed), reference.matmul(x, w))
 
 
+def test_row_counts_change_on_packed_weights_with_padded_rows(npu: Npu) -> None:
+    """The driver writes activations in place and keeps the header of the row count it last sent: a job
+    after one of another M (K not a multiple of L, so rows end in padding lanes) must still be exact."""
+    rng = np.random.default_rng(9)
+    w = random_int8(rng, (33, 37))
+    packed = npu.pack_weights(w)
+    (part,) = packed.parts
+    lanes = npu.lanes
+    for m in (8, 1, 5, 8, 1, 1, 3, 8):
+        x = random_int8(rng, (m, 37))
+        np.testing.assert_array_equal(npu.matmul(x, packed), reference.matmul(x, w))
+        # what the DMA streamed in front of the weights is the documented layout, padding zero
+        sent = np.asarray(part.buffer)[part.prefix_bytes - (1 + m * 3) * lanes : part.prefix_bytes]
+        expected = [packing.pack_header(npu.manifest, m, 37, 33), packing.pack_activations(x, lanes)]
+        np.testing.assert_array_equal(sent, np.concatenate(expected))
+
+
 def test_k_beyond_max_k_is_split_and_summed(npu: Npu) -> None:
     rng = np.random.default_rng(8)
     k = npu.manifest.max_k + 40

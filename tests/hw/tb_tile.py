@@ -29,7 +29,7 @@ from cocotbext.axi import (
 
 from zynpu.tile import reference
 from zynpu.tile.manifest import TileManifest, load_manifest
-from zynpu.tile.packing import JobShape
+from zynpu.tile.packing import WEIGHT_FORMATS, check_shape
 
 from .tile_stimulus import ERROR_KINDS, Packet, error_packet, job_packet, random_shape
 
@@ -272,34 +272,45 @@ async def test_smoke(dut) -> None:
     man, lanes, rows = tb.manifest, tb.lanes, tb.manifest.rows
     rng = np.random.default_rng(_seed())
     shapes = [(rows, 2 * lanes + 3, lanes + 5), (1, 1, 1), (min(3, rows), lanes, 2 * lanes)]
-    packets = [job_packet(man, rng, *s) for s in shapes]
+    packets = [job_packet(man, rng, *s, weights=f) for f in WEIGHT_FORMATS for s in shapes]
     await tb.run_batch(packets, clean=True)
 
 
 @cocotb.test()
 async def test_cycle_model(dut) -> None:
-    """Single clean jobs across the drain-bound and K-bound regimes: CYCLES equals job_cycles exactly."""
+    """Single clean jobs across the drain-bound and K-bound regimes: CYCLES equals job_cycles exactly.
+
+    int4 blocks are ceil(K/group) + ceil(K/2) beats, so int4 K from 2 * gap - 4 to 2 * gap puts blocks
+    of gap - 1 .. gap + 2 beats (one or two scale beats) on both sides of the regime boundary.
+    """
     tb = await _start(dut)
     man, lanes, rows = tb.manifest, tb.lanes, tb.manifest.rows
     rng = np.random.default_rng(_seed() + 1)
     model = man.cycle_model
-    gap = model["drain_gap_per_row"] * rows + model["drain_gap_const"]  # K where the regimes meet
+    gap = model["drain_gap_per_row"] * rows + model["drain_gap_const"]  # block beats where the regimes meet
     shapes = [
-        (1, 1, 1),
-        (1, 1, 3 * lanes),
-        (rows, 1, 2 * lanes + 1),
-        (rows, gap - 1, 3 * lanes),
-        (rows, gap, 3 * lanes),
-        (rows, gap + 1, 3 * lanes),
-        (max(1, rows // 2), 3 * lanes + 7, 2 * lanes),
-        (rows, 2, lanes),
+        (1, 1, 1, "int8"),
+        (1, 1, 3 * lanes, "int8"),
+        (rows, 1, 2 * lanes + 1, "int8"),
+        (rows, gap - 1, 3 * lanes, "int8"),
+        (rows, gap, 3 * lanes, "int8"),
+        (rows, gap + 1, 3 * lanes, "int8"),
+        (max(1, rows // 2), 3 * lanes + 7, 2 * lanes, "int8"),
+        (rows, 2, lanes, "int8"),
+        (1, 1, 3 * lanes, "int4"),
+        (rows, 2 * gap - 4, 3 * lanes, "int4"),
+        (rows, 2 * gap - 2, 3 * lanes, "int4"),
+        (rows, 2 * gap, 3 * lanes, "int4"),
+        (max(1, rows // 2), 2 * man.int4_group + 3, 2 * lanes, "int4"),
     ]
-    for m, k, n in shapes:
+    for m, k, n, weights in shapes:
         k = min(k, man.max_k)
-        await tb.run_batch([job_packet(man, rng, m, k, n)], clean=True)
+        shape = check_shape(man, m, k, n, weights)
+        await tb.run_batch([job_packet(man, rng, m, k, n, weights)], clean=True)
         cycles = await tb.read("CYCLES")
-        dut._log.info("cycle model: M=%d K=%d N=%d -> CYCLES=%d", m, k, n, cycles)
-        assert cycles == reference.job_cycles(man, JobShape(m, k, n, lanes))
+        dut._log.info("cycle model: %s M=%d K=%d N=%d -> CYCLES=%d", weights, m, k, n, cycles)
+        assert cycles == reference.job_cycles(man, shape)
+        assert await tb.read("ACTIVE") == shape.active_beats
 
 
 @cocotb.test()
@@ -315,7 +326,10 @@ async def test_random_traffic(dut) -> None:
     while done < jobs:
         batch = min(jobs - done, int(rng.integers(1, 5)))
         tb.set_pauses(rng, float(rng.uniform(0, max_pause)), float(rng.uniform(0, max_pause)))
-        packets = [job_packet(man, rng, *random_shape(man, rng, k_cap)) for _ in range(batch)]
+        packets = [
+            job_packet(man, rng, *random_shape(man, rng, k_cap), weights=str(rng.choice(WEIGHT_FORMATS)))
+            for _ in range(batch)
+        ]
         await tb.run_batch(packets)
         done += batch
 
@@ -345,7 +359,7 @@ async def _partial_job(tb: TileTB, rng: np.random.Generator, phase: str) -> None
     man, lanes = tb.manifest, tb.lanes
     m, k, n = man.rows, min(man.max_k, 4 * lanes + 3), 3 * lanes
     p = job_packet(man, rng, m, k, n)
-    shape = JobShape(m, k, n, lanes)
+    shape = check_shape(man, m, k, n)
     stop_after = {
         "activations": max(2, shape.prefix_beats // 2),
         "weights": shape.prefix_beats + k + 3,
@@ -480,7 +494,7 @@ async def test_registers(dut) -> None:
     assert int(dut.irq.value) == 1, "IRQ_ENABLE & DONE must raise irq"
     counts = await tb.counters()
     assert counts["JOBS"] == 1 and counts["ACTIVE"] == exp.weight_beats
-    assert counts["CYCLES"] == reference.job_cycles(man, JobShape(man.rows, long_k, 2 * tb.lanes, tb.lanes))
+    assert counts["CYCLES"] == reference.job_cycles(man, check_shape(man, man.rows, long_k, 2 * tb.lanes))
 
     # IRQ follows IRQ_ENABLE & DONE.
     tb.irq_enable = False

@@ -35,6 +35,12 @@ ERROR_KINDS: tuple[str, ...] = (
     "bad_keep_header",
     "bad_keep_activations",
     "bad_keep_weights",
+    "bad_weights_format",
+    "int4_early_last_scale",
+    "int4_early_last_block_end",
+    "int4_missing_last",
+    "int4_bad_keep_scale",
+    "int4_bad_keep_weights",
 )
 
 
@@ -60,22 +66,39 @@ def random_matrix(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
     return x.astype(np.int8)
 
 
-def job_packet(manifest: TileManifest, rng: np.random.Generator, m: int, k: int, n: int) -> Packet:
+def random_int4(rng: np.random.Generator, rows: int, cols: int, group: int) -> tuple[np.ndarray, np.ndarray]:
+    """int4 weights (-8..7) and uint8 group scales, biased towards -8, 7, -1 and scales 0, 1, 255."""
+    w = rng.integers(-8, 8, size=(rows, cols), dtype=np.int8)
+    extremes = rng.random((rows, cols)) < 0.1
+    w[extremes] = rng.choice(np.array([-8, 7, -1], dtype=np.int8), size=int(extremes.sum()))
+    s = rng.integers(0, 256, size=(rows, -(-cols // group)), dtype=np.int16)
+    picks = rng.random(s.shape) < 0.15
+    s[picks] = rng.choice(np.array([0, 1, 255], dtype=np.int16), size=int(picks.sum()))
+    return w, s.astype(np.uint8)
+
+
+def job_packet(
+    manifest: TileManifest, rng: np.random.Generator, m: int, k: int, n: int, weights: str = "int8"
+) -> Packet:
     x = random_matrix(rng, m, k)
-    w = random_matrix(rng, n, k)
-    data = packing.pack_job(manifest, x, w)
+    if weights == "int4":
+        w, scales = random_int4(rng, n, k, manifest.int4_group)
+        data = packing.pack_job(manifest, x, w, scales)
+    else:
+        data = packing.pack_job(manifest, x, random_matrix(rng, n, k))
     beats = data.size // manifest.stream_bytes
     last = np.zeros(beats, dtype=bool)
     last[-1] = True
-    return Packet(data, last, np.ones(beats, dtype=bool), f"job M={m} K={k} N={n}")
+    return Packet(data, last, np.ones(beats, dtype=bool), f"{weights} job M={m} K={k} N={n}")
 
 
 def random_shape(manifest: TileManifest, rng: np.random.Generator, k_cap: int = 0) -> tuple[int, int, int]:
-    """M in 1..R; K and N drawn to hit 1, L-1, L, L+1 and values that are not multiples of L."""
+    """M in 1..R; K and N drawn to hit 1, L-1, L, L+1, the int4 group +-1 and values off every multiple."""
     lanes = manifest.lanes
-    k_cap = min(k_cap or 4 * lanes, manifest.max_k)
+    group = manifest.int4_group
+    k_cap = min(k_cap or 3 * group, manifest.max_k)
     m = int(rng.integers(1, manifest.rows + 1))
-    k_pick = [1, lanes - 1, lanes, lanes + 1, int(rng.integers(1, k_cap + 1))]
+    k_pick = [1, 2, lanes - 1, lanes, lanes + 1, group, group + 1, int(rng.integers(1, k_cap + 1))]
     n_pick = [1, lanes - 1, lanes, lanes + 1, int(rng.integers(1, 3 * lanes + 1))]
     k = min(int(rng.choice(k_pick)), manifest.max_k)
     n = int(rng.choice(n_pick))
@@ -102,15 +125,20 @@ def _truncate(packet: Packet, beat: int, lanes: int) -> None:
 def error_packet(manifest: TileManifest, rng: np.random.Generator, kind: str) -> Packet:
     """A malformed packet of the given kind (see ERROR_KINDS); the reference says what it must raise."""
     lanes = manifest.lanes
+    weights = "int4" if kind.startswith("int4_") else "int8"
     m = int(rng.integers(1, manifest.rows + 1))
     k = int(rng.integers(1, 3 * lanes))
+    if weights == "int4":
+        k = int(rng.integers(manifest.int4_group + 1, 3 * manifest.int4_group))  # two groups or more
     n = int(rng.integers(2 * lanes + 1, 4 * lanes))  # at least three weight blocks
     if kind == "missing_last_single_block":
         n = int(rng.integers(1, lanes + 1))
-    p = job_packet(manifest, rng, m, k, n)
+    p = job_packet(manifest, rng, m, k, n, weights)
     p.label = f"{kind} (M={m} K={k} N={n})"
-    shape = packing.JobShape(m, k, n, lanes)
+    shape = packing.check_shape(manifest, m, k, n, weights)
     prefix, total = shape.prefix_beats, shape.input_beats
+    block = shape.block_beats
+    group_beats = manifest.int4_group // 2 + 1  # scale beat + weight beats of a whole int4 group
     header = p.data[:lanes]
     if kind == "bad_magic":
         header[0] ^= 0x01
@@ -122,7 +150,7 @@ def error_packet(manifest: TileManifest, rng: np.random.Generator, kind: str) ->
     elif kind == "bad_flags":
         _set_field(manifest, header, "flags", 1 << int(rng.integers(0, 8)))
     elif kind == "bad_reserved":
-        _set_field(manifest, header, "reserved", 1 << int(rng.integers(0, 16)))
+        _set_field(manifest, header, "reserved", 1 << int(rng.integers(0, 8)))
     elif kind == "m_zero":
         _set_field(manifest, header, "m", 0)
     elif kind == "m_too_big":
@@ -140,13 +168,23 @@ def error_packet(manifest: TileManifest, rng: np.random.Generator, kind: str) ->
     elif kind == "early_last_activations":
         _truncate(p, int(rng.integers(1, prefix)), lanes)
     elif kind == "early_last_first_block":
-        _truncate(p, int(rng.integers(prefix, prefix + k)), lanes)
-    elif kind == "early_last_block_end":
+        _truncate(p, int(rng.integers(prefix, prefix + block)), lanes)
+    elif kind in ("early_last_block_end", "int4_early_last_block_end"):
         # TLAST on the last beat of block 1: that block never commits, block 0's results precede the error.
-        _truncate(p, prefix + 2 * k - 1, lanes)
+        _truncate(p, prefix + 2 * block - 1, lanes)
+    elif kind == "int4_early_last_scale":
+        # TLAST on the second group's scale beat of a random block.
+        _truncate(p, prefix + int(rng.integers(0, shape.blocks)) * block + group_beats, lanes)
+    elif kind == "int4_bad_keep_scale":
+        p.keep_ok[prefix + int(rng.integers(0, shape.blocks)) * block + group_beats] = False
+    elif kind == "int4_bad_keep_weights":
+        start = prefix + int(rng.integers(0, shape.blocks)) * block
+        p.keep_ok[start + int(rng.integers(1, group_beats))] = False
+    elif kind == "bad_weights_format":
+        _set_field(manifest, header, "weights", int(rng.integers(2, 256)))
     elif kind == "early_last_after_blocks":
-        _truncate(p, int(rng.integers(prefix + k, total - 1)), lanes)
-    elif kind in ("missing_last", "missing_last_single_block"):
+        _truncate(p, int(rng.integers(prefix + block, total - 1)), lanes)
+    elif kind in ("missing_last", "missing_last_single_block", "int4_missing_last"):
         extra = int(rng.integers(1, 4))
         p.data = np.concatenate([p.data, rng.integers(0, 256, extra * lanes, dtype=np.uint8)])
         p.last = np.zeros(total + extra, dtype=bool)

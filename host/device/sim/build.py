@@ -101,10 +101,31 @@ def cpu_signature() -> str:
     return platform.machine() + "\n" + "\n".join(keep)
 
 
+# Verilator options that shape the model (part of the build's digest: a change rebuilds).
+VERILATOR_OPTIONS = (
+    "-O3",
+    "--x-assign",
+    "fast",
+    "--x-initial",
+    "fast",
+    "--noassert",
+    # One evaluation function, not several: split functions hand every register that a later one
+    # reads through a member variable (a shadow copy per accumulator, per cycle, in memory).
+    "--output-split",
+    "0",
+    "--output-split-cfuncs",
+    "0",
+    "-Wno-fatal",
+    "-Wno-lint",
+    "-Wno-style",
+)
+
+
 def source_digest() -> str:
-    """Digest of what shapes the simulator build: the RTL, the harness, Verilator, the CPU."""
+    """Digest of what shapes the simulator build: the RTL, the harness, Verilator and its options, the CPU."""
     return _digest(
-        [resources.files("zynpu.device.sim").joinpath(HARNESS)], extra=rtl_digest() + cpu_signature()
+        [resources.files("zynpu.device.sim").joinpath(HARNESS)],
+        extra=rtl_digest() + cpu_signature() + " ".join(VERILATOR_OPTIONS),
     )
 
 
@@ -222,15 +243,7 @@ def _build(manifest: TileManifest, folder: Path, quiet: bool) -> None:
         "--build",
         "-j",
         str(os.cpu_count() or 2),
-        "-O3",
-        "--x-assign",
-        "fast",
-        "--x-initial",
-        "fast",
-        "--noassert",
-        "-Wno-fatal",
-        "-Wno-lint",
-        "-Wno-style",
+        *VERILATOR_OPTIONS,
         "--top-module",
         "zynpu_tile",
         "-Mdir",
