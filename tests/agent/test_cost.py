@@ -36,7 +36,7 @@ def test_the_meter_equals_the_ref_tiles_counters_on_agent_tasks() -> None:
         meter1, meter4 = CostMeter(npu1, npu1.manifest, kv260), CostMeter(npu4, npu4.manifest, kv260)
         for meter in (meter1, meter4):
             llm = load_llm(None, engine=meter)
-            run_task(llm, eval_tasks("honest", 2, EVAL_SEED)[1])  # a short one: 85 tokens in, 34 out
+            run_task(llm, eval_tasks("honest", 2, EVAL_SEED)[1])  # a short one: ~85 tokens in, ~35 out
     assert npu1.total.jobs > 100  # every matmul of a real session
     assert (meter1.total.cycles, meter1.total.jobs) == (npu1.total.cycles, npu1.total.jobs)
     # The board's four weight ports: the meter's critical path is the 4-port driver's wave cycles.
@@ -48,13 +48,17 @@ def test_the_meter_equals_the_ref_tiles_counters_on_agent_tasks() -> None:
 def test_the_report_gives_the_ref_counters_and_the_host_engines_tokens() -> None:
     from zynpu.agent.cost import model_cost
 
-    tasks = eval_tasks("honest", 2, EVAL_SEED)[1:]  # a short one: 85 tokens in, 34 out
+    tasks = eval_tasks("honest", 2, EVAL_SEED)[1:]  # a short one: ~85 tokens in, ~35 out
     tiny = model_cost("tiny", "ref", tasks)
     assert (tiny["engine"], tiny["tasks"]) == ("ref", 1)
     assert tiny["npu_cycles_source"] == "ref device counters" and tiny["cycle_model_equals_counters"] is True
     (outcome,) = [run_task(load_llm(None, engine="numpy"), t) for t in tasks]
-    assert (tiny["input_tokens_per_task"], tiny["output_tokens_per_task"]) == (85, 34)
-    assert (outcome.input_tokens, outcome.output_tokens) == (85, 34)
+    # the shipped weights decide the counts (86 in, 35 out with the model retrained on the wide data)
+    assert (tiny["input_tokens_per_task"], tiny["output_tokens_per_task"]) == (
+        outcome.input_tokens,
+        outcome.output_tokens,
+    )
+    assert outcome.input_tokens > 50 and outcome.output_tokens > 20
     assert tiny["task_success"] == outcome.success
     # On the host int8 engine the same task reads and writes the same tokens, and the cycle model
     # prices its jobs at exactly what the ref tile counted.

@@ -264,6 +264,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--init", type=Path, default=None, help="continue from this model folder")
+    ap.add_argument(
+        "--max-seconds",
+        type=float,
+        default=None,
+        help="wall-time budget from start; the LR anneals by steps or by time, whichever runs out first",
+    )
+    ap.add_argument("--save-every", type=int, default=0, help="also save every N steps (0: at the end)")
     args = ap.parse_args(argv)
 
     import torch
@@ -321,13 +328,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     steps = args.steps
     warm = max(1, steps // 50)
+    t_train = time.time()
+
+    def progress(s: int) -> float:
+        """Fraction of the run done: by steps, or by the time budget when that runs out first (a shared
+        machine's speed is not known in advance, and a budgeted run must still end annealed)."""
+        if args.max_seconds is None:
+            return min(1.0, s / steps)
+        budget = max(1.0, args.max_seconds - (t_train - t0))
+        return min(1.0, max(s / steps, (time.time() - t_train) / budget))
+
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps)))
+        opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * progress(s)))
     )
     rng = random.Random(args.seed)
     queue: list[list[int]] = []
     loss_ema = None
+    done = 0
     for step in range(steps):
+        if step >= warm and progress(step) >= 1.0:
+            break
         if not queue:
             queue = batches(lengths, args.batch, rng)
         rows = torch.tensor(queue.pop())
@@ -343,23 +363,39 @@ def main(argv: list[str] | None = None) -> int:
         opt.step()
         sched.step()
         loss_ema = loss.item() if loss_ema is None else 0.98 * loss_ema + 0.02 * loss.item()
+        done = step + 1
+        if args.save_every and done % args.save_every == 0:  # a cut-off run still leaves a model
+            meta = _meta(args, done, model, loss_ema, time.time() - t0, partial=True)
+            save(args.out, model, tok, arch, meta)
         if step % 100 == 0 or step == steps - 1:
             print(
                 f"step {step}/{steps} loss {loss.item():.4f} (ema {loss_ema:.4f}) {time.time() - t0:.0f} s",
                 flush=True,
             )
-    elapsed = time.time() - t0
+    meta = _meta(args, done, model, loss_ema, time.time() - t0, partial=False)
+    save(args.out, model, tok, arch, meta)
+    _check_against_numpy(args.out, model, data[0][0])
+    print(json.dumps(meta))
+    return 0
+
+
+def _meta(args, done: int, model, loss_ema: float | None, elapsed: float, partial: bool) -> dict:  # type: ignore[no-untyped-def]
+    """The training record written beside the weights (training.json)."""
+    import torch
+
     cmd = (
         f"python -m zynpu.agent.training.tiny --seed {args.seed} --tasks {args.tasks} --steps {args.steps} "
         f"--batch {args.batch} --lr {args.lr} --layers {args.layers} --hidden {args.hidden} "
         f"--ffn {args.ffn} --heads {args.heads} --kv-heads {args.kv_heads} "
         f"--decision-weight {args.decision_weight} --threads {args.threads}"
     )
+    if args.max_seconds is not None:
+        cmd += f" --max-seconds {args.max_seconds:g}"
     meta = {
         "command": cmd + (f" --init {args.init}" if args.init else ""),
         "seed": args.seed,
         "tasks": args.tasks,
-        "steps": steps,
+        "steps": done,
         "batch": args.batch,
         "parameters": sum(p.numel() for p in model.parameters()),
         "final_loss_ema": round(loss_ema or 0.0, 5),
@@ -368,10 +404,11 @@ def main(argv: list[str] | None = None) -> int:
         "threads": args.threads,
         "decision_weight": args.decision_weight,
     }
-    save(args.out, model, tok, arch, meta)
-    _check_against_numpy(args.out, model, data[0][0])
-    print(json.dumps(meta))
-    return 0
+    if args.init is not None:
+        meta["init"] = str(args.init)
+    if partial:
+        meta["partial"] = True
+    return meta
 
 
 def _load_init(model, path: Path, arch: dict) -> None:  # type: ignore[no-untyped-def]
