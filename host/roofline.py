@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .npu import plan
-from .tile import packing, reference
+from .tile import reference
 from .tile.manifest import TileManifest, load_manifest
 
 # Host cost per tile job on a Cortex-A53 under PYNQ when nothing is measured: write header and
@@ -102,30 +102,6 @@ def decode_jobs(cfg: Any, m: int = 1, precision: dict[str, str] | None = None) -
     return per_layer * cfg.n_layers + [head]
 
 
-def _block_beats(manifest: TileManifest, k: int, fmt: str) -> int:
-    """Stream beats per weight block: K for int8; int4 packs two weights a lane plus a scale beat a group."""
-    if fmt == "int8":
-        return k
-    from .model.w4a8 import int4_group
-
-    return -(-k // 2) + -(-k // int4_group())
-
-
-def job_cycles(manifest: TileManifest, shape: packing.JobShape, fmt: str = "int8") -> int:
-    """A clean job's busy cycles (the manifest's cycle model; docs/tile.md), for either weight format."""
-    if fmt == "int8":
-        return reference.job_cycles(manifest, shape)
-    model = manifest.cycle_model
-    block = _block_beats(manifest, shape.k, fmt)
-    gap = max(block, model["drain_gap_per_row"] * shape.m + model["drain_gap_const"])
-    tail = model["tail_per_row"] * shape.m + model["tail_const"]
-    return model["header_cycles"] + shape.activation_beats + block + (shape.blocks - 1) * gap + tail
-
-
-def job_weight_bytes(manifest: TileManifest, shape: packing.JobShape, fmt: str = "int8") -> int:
-    return shape.blocks * _block_beats(manifest, shape.k, fmt) * shape.lanes
-
-
 @dataclass(frozen=True)
 class MatmulCost:
     """One matmul on `ports` weight ports: its waves (`npu.plan`) and what each costs."""
@@ -149,9 +125,10 @@ def matmul_cost(
     sustained = board.sustained_gbytes_per_s * 1e9
     cycles = tile_jobs = weight_bytes = act_bytes = 0
     wave_seconds = []
-    for wave in plan(manifest, m, k, n, ports):
-        port_cycles = [job_cycles(manifest, t.shape, fmt) for t in wave]
-        wave_weights = sum(job_weight_bytes(manifest, t.shape, fmt) for t in wave)
+    tile_format = "int8" if fmt == "int8" else "int4"  # GGUF codes reach the tile as its int4 format
+    for wave in plan(manifest, m, k, n, ports, tile_format):
+        port_cycles = [reference.job_cycles(manifest, t.shape) for t in wave]
+        wave_weights = sum(t.shape.weight_bytes for t in wave)
         wave_acts = sum(t.shape.prefix_beats * t.shape.lanes + t.shape.output_bytes for t in wave)
         cycles += max(port_cycles)
         tile_jobs += len(wave)

@@ -12,10 +12,6 @@ import numpy as np
 
 WMIN, WMAX = -8, 7  # int4, two's complement
 SMAX = 255  # unsigned 8-bit group scale
-# K values per scale: the manifest's `layout.weight_formats.int4.group` where the manifest has int4
-# (hw/spec.py INT4_GROUP); this value only until that manifest is merged.
-_GROUP_BEFORE_INT4_MANIFEST = 64
-
 
 # Step shrink factors tried per group (1.0: no clipping), the one with the least squared error kept.
 CLIP_SEARCH = (1.0, 0.95, 0.9, 0.85, 0.8, 0.75)
@@ -25,8 +21,7 @@ def int4_group() -> int:
     """K values per int4 group scale, from the tile manifest (the one definition)."""
     from zynpu.tile.manifest import load_manifest
 
-    formats = load_manifest().raw["layout"].get("weight_formats")
-    return int(formats["int4"]["group"]) if formats else _GROUP_BEFORE_INT4_MANIFEST
+    return load_manifest().int4_group
 
 
 def groups(k: int, group: int) -> int:
