@@ -81,7 +81,7 @@ def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT, family: 
 
     out.mkdir(parents=True, exist_ok=True)
     il = out / f"{TOP_NAME}.il"
-    il.write_text(rtlil.convert(ZynpuTile(config), name=TOP_NAME))
+    il.write_text(rtlil.convert(ZynpuTile(config, primitives=True), name=TOP_NAME))
     script = (
         f"read_rtlil {il.name}; synth_xilinx -family {family} -top {TOP_NAME} -flatten -noiopad -noclkbuf; "
         "tee -o stat.txt stat; "

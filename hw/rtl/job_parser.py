@@ -10,7 +10,7 @@ beat requested.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -62,15 +62,21 @@ class JobParser(wiring.Component):
         feed = self.feed
 
         rows_m1 = Signal(self.row_bits)  # M - 1
-        k_last = Signal(self.k_bits)  # k of a block's last weight beat: K - 1 (int8), its even floor (int4)
         k_beats_m1 = Signal(self.word_bits)  # activation beats per row - 1
-        blocks_m1 = Signal(range(max_blocks))  # weight blocks - 1
         int4 = Signal()
+        # Where a block and the job end, as down counters whose sign bit is the flag (WHY: no compare
+        # of a wide counter sits between a register and the stream's TREADY or the state it feeds).
+        # `k_left`: weight beats left in the block after the next one, minus 1: negative on its last
+        # beat; reloaded from `k_reload` (weight beats per block - 2) when a block ends.
+        # `blocks_left`: blocks left after this one, minus 1: negative in the job's last block.
+        k_left = Signal(signed(self.k_bits + 1))
+        k_reload = Signal(signed(self.k_bits + 1))
+        blocks_left = Signal(range(-1, max_blocks))
+        scale_next = Signal()  # int4: the next weight-phase beat is a scale beat (g_pos == 0)
         act_row = Signal(self.row_bits)
         act_word = Signal(self.word_bits)
         w_k = Signal(self.k_bits)
         g_pos = Signal(range(group_beats + 1))  # weight beats into the int4 group; 0: a scale beat is next
-        w_block = Signal(range(max_blocks))
         m.submodules.index = beats = SplitCounter(load_value=1)
         index = beats.value  # index of the current input beat within the packet
         outstanding = Signal()
@@ -85,9 +91,9 @@ class JobParser(wiring.Component):
 
         m.d.comb += beats.inc.eq(fire)
 
-        scale_beat = int4 & (g_pos == 0)
-        last_k = (w_k == k_last) & ~scale_beat
-        final = last_k & (w_block == blocks_m1)
+        scale_beat = scale_next
+        last_k = k_left[-1] & ~scale_beat
+        final = last_k & blocks_left[-1]
 
         with m.If(self.drained.valid):
             m.d.sync += outstanding.eq(0)
@@ -140,22 +146,23 @@ class JobParser(wiring.Component):
                 m.d.comb += [sink.ready.eq(1), cur_index.eq(0)]
                 with m.If(fire):
                     m.d.comb += beats.load.eq(1)
+                    # Weight beats per block: K (int8), ceil(K / 2) (int4).
+                    k_reload_value = Mux(h_int4, ((h_k + 1) >> 1) - 2, h_k - 2)
                     m.d.sync += [
                         rows_m1.eq(h_m - 1),
-                        k_last.eq(h_k - 1),
                         k_beats_m1.eq(((h_k + lanes - 1) >> shift) - 1),
-                        blocks_m1.eq(((h_n + lanes - 1) >> shift) - 1),
+                        k_reload.eq(k_reload_value),
+                        k_left.eq(k_reload_value),
+                        blocks_left.eq(((h_n + lanes - 1) >> shift) - 2),
                         int4.eq(h_int4),
+                        scale_next.eq(h_int4),
                         act_row.eq(0),
                         act_word.eq(0),
                         w_k.eq(0),
                         g_pos.eq(0),
-                        w_block.eq(0),
                         outstanding.eq(0),
                         self.final_block.eq(0),
                     ]
-                    with m.If(h_int4):
-                        m.d.sync += k_last.eq((h_k - 1) & ~1)
                     with m.If(~keep_ok):
                         raise_error(ErrorCode.BAD_KEEP)
                     with m.Elif(header_bad):
@@ -202,16 +209,23 @@ class JobParser(wiring.Component):
                     with m.Elif(final & ~beat.last):
                         raise_error(ErrorCode.MISSING_LAST)
                     with m.Elif(scale_beat):
-                        m.d.sync += [feed.push_scale.eq(1), g_pos.eq(1)]
+                        m.d.sync += [feed.push_scale.eq(1), g_pos.eq(1), scale_next.eq(0)]
                     with m.Else():
-                        m.d.sync += [feed.push_valid.eq(1), w_k.eq(w_k + 1 + int4), g_pos.eq(g_pos + 1)]
+                        m.d.sync += [
+                            feed.push_valid.eq(1),
+                            w_k.eq(w_k + 1 + int4),
+                            g_pos.eq(g_pos + 1),
+                            k_left.eq(k_left - 1),
+                        ]
                         with m.If(g_pos == group_beats):
-                            m.d.sync += g_pos.eq(0)
+                            m.d.sync += [g_pos.eq(0), scale_next.eq(int4)]
                         with m.If(last_k):
                             m.d.sync += [
                                 w_k.eq(0),
                                 g_pos.eq(0),
-                                w_block.eq(w_block + 1),
+                                scale_next.eq(int4),
+                                k_left.eq(k_reload),
+                                blocks_left.eq(blocks_left - 1),
                                 outstanding.eq(1),
                                 self.final_block.eq(final),
                             ]
