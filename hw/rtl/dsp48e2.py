@@ -16,7 +16,8 @@ The features used, and what the model implements of each (UG579, DSP48E2 attribu
 - OPMODE: X = Y = M (01, 01), W = 0, Z = P (010) to accumulate or 0 (000) to load; registered
   (OPMODEREG = 1, CECTRL = `ce_m`: the flag travels with the product into the M register);
 - ALUMODE = 0 (Z + W + X + Y + CIN), CARRYIN = 0: P = Z + M, registered (PREG = 1, CEP = `ce_p`).
-All resets are tied off: no register here is read before a valid beat writes it.
+- RSTP = `rst_p`: clears P (synchronous, with priority over CEP). The other resets are tied off: no
+  other register here is read before a valid beat writes it.
 
 The model keeps the low `p_bits` bits of P (the slice's P is 48 bits; the low bits of a sum do not
 depend on the high ones), and one A register for the row: every slice's A register takes the same
@@ -70,6 +71,7 @@ class MacDspRow(wiring.Component):
                 "ce_m": In(1),  # load the M register (and the OPMODE register with `load`)
                 "load": In(1),  # with ce_m: this product starts a new sum when it reaches P
                 "ce_p": In(1),  # load the P register
+                "rst_p": In(1),  # clear the P register (never together with ce_p here)
                 "p": Out(count * p_bits),  # slice i's P[p_bits - 1:0]
             }
         )
@@ -105,7 +107,7 @@ class MacDspRow(wiring.Component):
             }
             for port in ("CARRYIN", "CARRYCASCIN", "MULTSIGNIN", "CEA1", "CEB1", "CEAD", "CEALUMODE",
                          "CEC", "CECARRYIN", "CED", "CEINMODE", "RSTA", "RSTALLCARRYIN", "RSTALUMODE",
-                         "RSTB", "RSTC", "RSTCTRL", "RSTD", "RSTINMODE", "RSTM", "RSTP"):  # fmt: skip
+                         "RSTB", "RSTC", "RSTCTRL", "RSTD", "RSTINMODE", "RSTM"):  # fmt: skip
                 zero_ports[f"i_{port}"] = Const(0, 1)
             m.submodules[f"dsp{i}"] = Instance(
                 "DSP48E2",
@@ -119,6 +121,7 @@ class MacDspRow(wiring.Component):
                 i_CEM=self.ce_m,
                 i_CECTRL=self.ce_m,
                 i_CEP=self.ce_p,
+                i_RSTP=self.rst_p,
                 i_OPMODE=opmode,
                 o_P=p,
             )
@@ -146,3 +149,5 @@ class MacDspRow(wiring.Component):
                 m.d.sync += mreg.eq(a2 * b2)
             with m.If(self.ce_p):
                 m.d.sync += p_word.eq(Mux(load, 0, p_word.as_signed()) + mreg)
+        with m.If(self.rst_p):  # RSTP: synchronous, over CEP (UG579)
+            m.d.sync += p_row.eq(0)

@@ -25,7 +25,7 @@ beat by beat, and shifts the rows up after each row: a shift register in place o
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -129,8 +129,9 @@ class MacArray(wiring.Component):
             committed = Signal(name=f"row{r}_committed")
             summed = Signal(name=f"row{r}_summed")
             m.d.sync += [committed.eq(c3 & c3_last), summed.eq(committed)]
-            # The `b` products (k + 1) only exist for int4: an int8 job leaves their slices idle (and
-            # ignores their accumulators), which halves the simulator's work per int8 beat.
+            # The `b` products (k + 1) only exist for int4: an int8 job leaves their slices idle, which
+            # halves the simulator's work per int8 beat, and holds their accumulators at zero (RSTP), so
+            # the sum of both needs no multiplexer on the format.
             dsps = {}
             for name, w, used in (("a", wa, 1), ("b", wb, int4)):
                 row = MacDspRow(lanes, 8, WEIGHT_BITS, acc_bits, primitive=self.primitives)
@@ -143,6 +144,7 @@ class MacArray(wiring.Component):
                     row.ce_m.eq(c2 & used),
                     row.load.eq(c2_first),
                     row.ce_p.eq(c3 & used),
+                    row.rst_p.eq(c3 & ~used),
                 ]
             for lane in range(lanes):
                 sums = [dsps[name].p.word_select(lane, acc_bits).as_signed() for name in ("a", "b")]
@@ -152,9 +154,9 @@ class MacArray(wiring.Component):
                 hi_b = Signal(signed(acc_bits - HALF), name=f"row{r}_{lane}_hib", reset_less=True)
                 with m.If(committed):
                     m.d.sync += [
-                        lo.eq(sums[0][:HALF] + Mux(int4, sums[1][:HALF], 0)),
+                        lo.eq(sums[0][:HALF] + sums[1][:HALF]),
                         hi_a.eq(sums[0][HALF:]),
-                        hi_b.eq(Mux(int4, sums[1][HALF:], 0)),
+                        hi_b.eq(sums[1][HALF:]),
                     ]
                 with m.If(summed):
                     m.d.sync += results[r][lane].eq(Cat(lo[:HALF], hi_a + hi_b + lo[HALF]))
