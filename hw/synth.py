@@ -82,7 +82,8 @@ def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT, family: 
     il = out / f"{TOP_NAME}.il"
     il.write_text(rtlil.convert(ZynpuTile(config, primitives=True), name=TOP_NAME))
     script = (
-        f"read_rtlil {il.name}; synth_xilinx -family {family} -top {TOP_NAME} -flatten -noiopad -noclkbuf -nowidelut; "
+        f"read_rtlil {il.name}; "
+        f"synth_xilinx -family {family} -top {TOP_NAME} -flatten -noiopad -noclkbuf -nowidelut; "
         "tee -o stat.txt stat; "
         "write_json netlist.json"
     )
