@@ -68,3 +68,10 @@ def test_cocotb_comparison_runs_the_same_job():
     assert result["sim_speedup"] == pytest.approx(
         result["sim_cycles_per_second"] / result["cocotb_cycles_per_second"]
     )
+
+
+def test_cli_device_takes_port_and_format_lists_decode_one_port_count(capsys):
+    assert zynpu_main(["bench", "decode", "--ports", "1,2", "--json"]) == 2
+    assert "one port count" in capsys.readouterr().err
+    assert zynpu_main(["bench", "device", "--no-cocotb", "--format", "int3", "--json"]) == 2
+    assert "int3" in capsys.readouterr().err
