@@ -31,7 +31,15 @@ def _port_counts(text: str) -> tuple[int, ...]:
 
 
 def _weight_formats(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
+    """--format: the tile's weight formats to time, named as in the manifest (int8, int4)."""
+    from ..tile.manifest import load_manifest
+
+    known = load_manifest().weight_formats
+    chosen = tuple(part.strip() for part in text.split(","))
+    bad = [f for f in chosen if f not in known]
+    if bad or not chosen:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of weight formats ({', '.join(known)})")
+    return chosen
 
 
 def _one_port_count(ports: tuple[int, ...] | None) -> int | None:

@@ -28,8 +28,7 @@ from ..device.multiport import open_ports
 from ..errors import UserError
 from ..npu import Npu, PackedWeights
 from ..tile import reference
-
-FORMATS = ("int8", "int4")
+from ..tile.manifest import load_manifest
 
 
 def configuration_name(fmt: str, ports: int) -> str:
@@ -45,9 +44,10 @@ def run(
     ports: Sequence[int] = (1,),
     formats: Sequence[str] = ("int8",),
 ) -> dict[str, Any]:
-    unknown = [f for f in formats if f not in FORMATS]
+    known = load_manifest().weight_formats  # the formats the tile's build streams
+    unknown = [f for f in formats if f not in known]
     if unknown:
-        raise UserError(f"unknown weight format {unknown[0]!r}; use one of {', '.join(FORMATS)}")
+        raise UserError(f"unknown weight format {unknown[0]!r}; use one of {', '.join(known)}")
     if any(p < 1 for p in ports):
         raise UserError("port counts must be whole numbers >= 1")
     configurations = {
@@ -67,7 +67,6 @@ def run(
         "configurations": configurations,
     }
     if cocotb:
-        from ..tile.manifest import load_manifest
         from .cocotb_speed import cocotb_cycles_per_second
 
         result["cocotb_cycles_per_second"] = cocotb_cycles_per_second(load_manifest(), k, n)
