@@ -95,3 +95,14 @@ def test_synthesis_build_instantiates_fully_registered_slices_and_simulation_bui
             assert re.search(rf"\.{reg}\(32'd1\)", params), reg
     sim_text = verilog.convert(ZynpuTile(config), name="zynpu_tile", emit_src=False)
     assert "DSP48E2" not in sim_text
+
+
+def test_hw_verilog_writes_primitives_for_vivado_and_the_model_on_request(tmp_path) -> None:
+    from zynpu.cli import main
+
+    prim, model = tmp_path / "vivado.v", tmp_path / "model.v"
+    small = ["hw", "verilog", "--rows", "1", "--max-k", "256"]
+    assert main([*small, "-o", str(prim)]) == 0
+    assert main([*small, "--dsp-model", "-o", str(model)]) == 0
+    assert prim.read_text().count("DSP48E2 #(") == 2 * 16  # one row, two products per lane
+    assert "DSP48E2" not in model.read_text()
