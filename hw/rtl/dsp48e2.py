@@ -16,8 +16,9 @@ The features used, and what the model implements of each (UG579, DSP48E2 attribu
 - OPMODE: X = Y = M (01, 01), W = 0, Z = P (010) to accumulate or 0 (000) to load; registered
   (OPMODEREG = 1, CECTRL = `ce_m`: the flag travels with the product into the M register);
 - ALUMODE = 0 (Z + W + X + Y + CIN), CARRYIN = 0: P = Z + M, registered (PREG = 1, CEP = `ce_p`).
-- RSTP = `rst_p`: clears P (synchronous, with priority over CEP). The other resets are tied off: no
-  other register here is read before a valid beat writes it.
+- RSTP = `rst_p`: clears P (synchronous, with priority over CEP); RSTCTRL = the domain's reset
+  (clears the OPMODE register). The other resets are tied off: no other register here is read
+  before a valid beat writes it.
 
 The model keeps the low `p_bits` bits of P (the slice's P is 48 bits; the low bits of a sum do not
 depend on the high ones), and one A register for the row: every slice's A register takes the same
@@ -26,7 +27,7 @@ input under the same enable, so they always hold the same value.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Mux, ResetSignal, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -107,7 +108,7 @@ class MacDspRow(wiring.Component):
             }
             for port in ("CARRYIN", "CARRYCASCIN", "MULTSIGNIN", "CEA1", "CEB1", "CEAD", "CEALUMODE",
                          "CEC", "CECARRYIN", "CED", "CEINMODE", "RSTA", "RSTALLCARRYIN", "RSTALUMODE",
-                         "RSTB", "RSTC", "RSTCTRL", "RSTD", "RSTINMODE", "RSTM"):  # fmt: skip
+                         "RSTB", "RSTC", "RSTD", "RSTINMODE", "RSTM"):  # fmt: skip
                 zero_ports[f"i_{port}"] = Const(0, 1)
             m.submodules[f"dsp{i}"] = Instance(
                 "DSP48E2",
@@ -122,6 +123,7 @@ class MacDspRow(wiring.Component):
                 i_CECTRL=self.ce_m,
                 i_CEP=self.ce_p,
                 i_RSTP=self.rst_p,
+                i_RSTCTRL=ResetSignal("sync"),
                 i_OPMODE=opmode,
                 o_P=p,
             )
@@ -130,7 +132,7 @@ class MacDspRow(wiring.Component):
     def _model(self, m: Module) -> None:
         # Datapath registers carry no reset, like the slice's with its resets tied off.
         a2 = Signal(signed(self.a_bits), name="a2", reset_less=True)
-        load = Signal(name="opmode_load", reset_less=True)  # the OPMODE register's Z select
+        load = Signal(name="opmode_load")  # the OPMODE register's Z select; reset like RSTCTRL
         with m.If(self.ce_ab):
             m.d.sync += a2.eq(self.a)
         with m.If(self.ce_m):

@@ -23,6 +23,8 @@ def _above(value, limit: int):
     """value > limit (unsigned constant) as an OR of the high bits and a compare as narrow as `limit`:
     a 32-bit header field against a small bound is then two LUT levels, not a 32-bit carry chain."""
     bits = limit.bit_length()
+    if limit == (1 << bits) - 1:  # all ones: only the high bits can exceed it
+        return value[bits:].any()
     return value[bits:].any() | (value[:bits] > limit)
 
 
