@@ -16,6 +16,7 @@ from ..model.transformer import Linear, Transformer
 from .engine import NativeEngine, NativeWeights
 from .lib import library, ptr
 
+STAGES = ("rms_norm", "quantize", "dequantize", "rope", "attention", "glu", "residual", "lm_head_argmax")
 _NORMS = ("attn_norm", "ffn_norm", "q_norm", "k_norm", "post_attn_norm", "post_ffn_norm")  # decode.c order
 
 
@@ -85,6 +86,14 @@ class NativeDecoder:
             ptr(scale),
             ptr(bias),
         )
+
+    def stages(self) -> dict[str, float]:
+        """Wall seconds per host stage inside the C step so far (src/decode.c times each)."""
+        from ctypes import c_double
+
+        out = (c_double * 8)()
+        self.lib.zn_model_stages(self.model, out)
+        return dict(zip(STAGES, out, strict=True))
 
     def close(self) -> None:
         if self.model:

@@ -14,6 +14,7 @@ import numpy as np
 from .lib import library, ptr
 
 INT8, INT4 = 0, 1  # zn_weights.fmt
+COMPUTE, RECORD, REPLAY = 0, 1, 2  # zn_ports.mode
 
 
 @dataclass
@@ -92,6 +93,10 @@ class NativeEngine:
             if rc:
                 raise RuntimeError(f"a native port failed (code {rc})")
         return y
+
+    def mode(self, mode: int) -> None:
+        """COMPUTE; RECORD: compute and keep every result on a tape; REPLAY: serve the tape back."""
+        self.lib.zn_ports_mode(self.handle, mode)
 
     def stats(self) -> dict[str, float]:
         """Running totals: matmul_s (wall seconds in matmul calls), device_s (summed over the ports'

@@ -30,7 +30,13 @@ typedef struct {
     float *x, *h_, *tmp, *qkv, *att, *a, *gu, *mlp, *scores;
     int8_t *xq;
     int32_t *acc;
+    /* wall seconds per host stage (enum below), summed over calls */
+    double stage_s[8];
 } zn_model;
+
+/* Host stages timed in zn_decode: the per-stage profile `zynpu bench decode --host native` reports. */
+enum { ST_NORM, ST_QUANT, ST_DEQUANT, ST_ROPE, ST_ATTN, ST_GLU, ST_RESID, ST_ARGMAX, STAGES };
+#define TIMED(m, stage, call) do { double t_ = zn_now(); call; (m)->stage_s[stage] += zn_now() - t_; } while (0)
 
 zn_model *zn_model_new(const int *ints, const float *floats, zn_ports *ports) {
     zn_model *m = calloc(1, sizeof *m);
@@ -93,15 +99,15 @@ void zn_model_set_layer(zn_model *m, int layer, const float *cos, const float *s
 /* Quantize `in` (k floats) to int8, run the job on the ports, dequantize into `out`. */
 static int linear(zn_model *m, const zn_linear *l, const float *in, float *out) {
     float xs;
-    zn_quantize_row(in, l->w.k, m->xq, &xs);
+    TIMED(m, ST_QUANT, zn_quantize_row(in, l->w.k, m->xq, &xs));
     int rc = zn_ports_run(m->ports, m->xq, &l->w, m->acc);
     if (rc) return rc;
-    zn_dequantize(m->acc, l->w.n, xs, l->w_scale, l->bias, out);
+    TIMED(m, ST_DEQUANT, zn_dequantize(m->acc, l->w.n, xs, l->w_scale, l->bias, out));
     return 0;
 }
 
 static void norm(zn_model *m, const float *x, const float *w, int n, float *y) {
-    zn_rms_norm(x, w, n, m->eps, m->offset, y, m->tmp);
+    TIMED(m, ST_NORM, zn_rms_norm(x, w, n, m->eps, m->offset, y, m->tmp));
 }
 
 static int layer_step(zn_model *m, int i, int pos) {
@@ -116,20 +122,21 @@ static int layer_step(zn_model *m, int i, int pos) {
         for (int h = 0; h < m->hkv; h++) norm(m, k + h * hd, l->norm[N_K], hd, k + h * hd);
     }
     const float *cos = l->cos + (long)pos * (hd / 2), *sin = l->sin + (long)pos * (hd / 2);
-    zn_rope(q, m->h, hd, cos, sin, m->gptj, m->tmp);
-    zn_rope(k, m->hkv, hd, cos, sin, m->gptj, m->tmp);
-    memcpy(l->k_cache + (long)pos * nkv, k, sizeof(float) * nkv);
-    memcpy(l->v_cache + (long)pos * nkv, v, sizeof(float) * nkv);
-    zn_attention(q, l->k_cache, l->v_cache, m->h, m->hkv, hd, pos, l->window, m->attn_scale, m->scores, m->att);
+    TIMED(m, ST_ROPE, zn_rope(q, m->h, hd, cos, sin, m->gptj, m->tmp); zn_rope(k, m->hkv, hd, cos, sin, m->gptj, m->tmp));
+    TIMED(m, ST_ATTN, {
+        memcpy(l->k_cache + (long)pos * nkv, k, sizeof(float) * nkv);
+        memcpy(l->v_cache + (long)pos * nkv, v, sizeof(float) * nkv);
+        zn_attention(q, l->k_cache, l->v_cache, m->h, m->hkv, hd, pos, l->window, m->attn_scale, m->scores, m->att);
+    });
     if ((rc = linear(m, &l->site[SITE_O], m->att, m->a))) return rc;
     if (m->sandwich) norm(m, m->a, l->norm[N_POST_ATTN], d, m->a);
-    for (int j = 0; j < d; j++) m->x[j] = m->x[j] + m->a[j];
+    TIMED(m, ST_RESID, for (int j = 0; j < d; j++) m->x[j] = m->x[j] + m->a[j]);
     norm(m, m->x, l->norm[N_FFN], d, m->h_);
     if ((rc = linear(m, &l->site[SITE_GATE_UP], m->h_, m->gu))) return rc;
-    zn_glu(m->gu, m->gu + m->inter, m->inter, m->gelu, m->mlp);
+    TIMED(m, ST_GLU, zn_glu(m->gu, m->gu + m->inter, m->inter, m->gelu, m->mlp));
     if ((rc = linear(m, &l->site[SITE_DOWN], m->mlp, m->a))) return rc;
     if (m->sandwich) norm(m, m->a, l->norm[N_POST_FFN], d, m->a);
-    for (int j = 0; j < d; j++) m->x[j] = m->x[j] + m->a[j];
+    TIMED(m, ST_RESID, for (int j = 0; j < d; j++) m->x[j] = m->x[j] + m->a[j]);
     return 0;
 }
 
@@ -150,11 +157,19 @@ int zn_decode(zn_model *m, const float *embed, int pos, int upto, float *hidden)
     norm(m, m->x, m->final_norm, d, m->h_);
     if (hidden) memcpy(hidden, m->h_, sizeof(float) * d);
     float xs;
-    zn_quantize_row(m->h_, d, m->xq, &xs);
+    TIMED(m, ST_QUANT, zn_quantize_row(m->h_, d, m->xq, &xs));
     if (zn_ports_run(m->ports, m->xq, &m->head.w, m->acc)) return -1;
-    return zn_argmax_scaled(m->acc, m->head.w.n, m->head.w_scale);
+    int best;
+    TIMED(m, ST_ARGMAX, best = zn_argmax_scaled(m->acc, m->head.w.n, m->head.w_scale));
+    return best;
 }
 
 /* The LM head's int32 results of the last zn_decode (vocab values): for logits in tests. */
 const int32_t *zn_model_last_acc(zn_model *m) { return m->acc; }
 
+
+/* Seconds per host stage so far: norm, quantize, dequantize, rope, attention (with the KV append), glu,
+ * residual adds, LM-head arg-max. */
+void zn_model_stages(const zn_model *m, double *out) {
+    for (int i = 0; i < STAGES; i++) out[i] = m->stage_s[i];
+}

@@ -34,7 +34,14 @@ typedef struct {
     int n, lanes;
     double matmul_s;
     long matmuls;
+    /* A tape of results: ZN_RECORD appends every job's results, ZN_REPLAY serves them back in order
+     * instead of computing (a token replayed does the same host work while the tile's arithmetic stays
+     * out of the CPU's caches, as it does on a board where the PL computes). */
+    int mode;
+    int32_t *tape;
+    long tape_len, tape_cap, tape_pos;
 } zn_ports;
+enum { ZN_COMPUTE = 0, ZN_RECORD = 1, ZN_REPLAY = 2 };
 int zn_matmul(zn_port *ports, int n_ports, int lanes, const int8_t *x, const zn_weights *w, int32_t *y);
 int zn_ports_run(zn_ports *ports, const int8_t *x, const zn_weights *w, int32_t *y);
 void zn_tile_ref(const int8_t *x, const zn_weights *w, int n0, int n1, int32_t *y);
