@@ -36,24 +36,20 @@ void zn_rms_norm(const float *x, const float *w, int n, float eps, float offset,
 /* scale = max|a| / 127 (1 for an all-zero row), q = clip(rint(a / scale), -127, 127): w8a8.quantize_rows. */
 void zn_quantize_row(const float *a, int n, int8_t *q, float *scale) {
     float amax = 0.0f;
-    int nan = 0;
-    for (int i = 0; i < n; i++) { /* a max the compiler vectorizes; NaN tracked beside it */
+    for (int i = 0; i < n; i++) { /* vectorized; a NaN is skipped (numpy's row would get scale 1) */
         float v = fabsf(a[i]);
         amax = v > amax ? v : amax;
-        nan |= v != v;
     }
-    if (nan) amax = NAN; /* np.maximum propagates NaN: the row's scale becomes 1 */
     float s = amax / 127.0f;
     if (!(s > 0.0f)) s = 1.0f;
-    /* Round half to even by adding and subtracting 1.5 * 2^23 (exact in float32 for |v| < 2^22, what
-     * np.rint does); larger |v| only occur for NaN/inf rows and are clipped either way. */
+    /* Clip, then round half to even by adding and subtracting 1.5 * 2^23 (exact in float32 for
+     * |v| < 2^22): within -127..127 the same as np.rint then clip. NaN goes to -127. */
     const float magic = 12582912.0f;
     for (int i = 0; i < n; i++) {
         float v = a[i] / s;
-        float r = fabsf(v) < 4194304.0f ? (v + magic) - magic : v;
-        r = r < -127.0f ? -127.0f : r;
-        r = r > 127.0f ? 127.0f : r;
-        q[i] = (int8_t)r;
+        float r = v > -127.0f ? v : -127.0f;
+        r = r < 127.0f ? r : 127.0f;
+        q[i] = (int8_t)((r + magic) - magic);
     }
     *scale = s;
 }
