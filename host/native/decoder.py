@@ -55,9 +55,35 @@ class NativeDecoder:
             for index, name in enumerate(_NORMS):
                 if name in layer.norms:
                     self.lib.zn_model_set_norm(self.model, i, index, ptr(self._f32(layer.norms[name])))
+        self.embed_in_c = self._stored_embedding()
         self._set_linear(-1, 0, transformer.lm_head)
         self.lib.zn_model_set_norm(self.model, -1, 0, ptr(self._f32(transformer.final_norm)))
         self._cache: KVCache | None = None
+
+    def _stored_embedding(self) -> bool:
+        """Hand C the embedding table as stored (float32, float16 or GGUF Q8_0 rows) when its rows
+        dequantize there bit for bit as in Python (checked on a few rows); otherwise rows stay a Python
+        lookup per step."""
+        c, embed = self.cfg, self.transformer.embed
+        data = embed if isinstance(embed, np.ndarray) else getattr(embed, "data", None)
+        if not isinstance(data, np.ndarray) or data.ndim != 2 or not data.flags.c_contiguous:
+            return False
+        if data.dtype == np.float32:
+            table, fmt = data.view(np.uint8), 0
+        elif data.dtype == np.uint8 and data.shape[1] == 2 * c.hidden_size:
+            table, fmt = data, 1
+        elif data.dtype == np.uint8 and c.hidden_size % 32 == 0 and data.shape[1] == c.hidden_size // 32 * 34:
+            table, fmt = data, 2
+        else:
+            return False
+        row = np.empty(c.hidden_size, dtype=np.float32)
+        for token in {0, 1, c.vocab_size // 2, c.vocab_size - 1}:
+            self.lib.zn_embed_row(ptr(table), fmt, table.shape[1], c.hidden_size, token, ptr(row))
+            if not np.array_equal(row, np.asarray(embed[[token]][0], dtype=np.float32)):
+                return False
+        self._keep.append(table)
+        self.lib.zn_model_set_embed(self.model, ptr(table), fmt, table.shape[1])
+        return True
 
     def _f32(self, a: np.ndarray) -> np.ndarray:
         a = np.ascontiguousarray(a, dtype=np.float32)
@@ -138,8 +164,11 @@ class NativeDecoder:
         cache.check_room(1)
         self._bind(cache)
         upto = self.cfg.n_layers if layers is None else layers
-        row = np.ascontiguousarray(self.transformer.embed[[int(token)]][0], dtype=np.float32)
-        out = self.lib.zn_decode(self.model, ptr(row), cache.length, upto, ptr(hidden))
+        if self.embed_in_c:
+            out = self.lib.zn_decode_token(self.model, int(token), cache.length, upto, ptr(hidden))
+        else:
+            row = np.ascontiguousarray(self.transformer.embed[[int(token)]][0], dtype=np.float32)
+            out = self.lib.zn_decode(self.model, ptr(row), cache.length, upto, ptr(hidden))
         if out < 0:
             raise RuntimeError("a native port failed during the decode step")
         if upto == self.cfg.n_layers:

@@ -89,3 +89,30 @@ def test_an_edited_source_changes_the_build_digest(monkeypatch: pytest.MonkeyPat
     edited.write_bytes(real[0].read_bytes() + b"\n/* edit */\n")
     monkeypatch.setattr(build, "sources", lambda: [edited, *real[1:]])
     assert build.digest(cc) != before
+
+
+def test_embedding_rows_dequantize_like_numpy() -> None:
+    """float16 (every bit pattern: subnormals, inf, NaN) and Q8_0 rows read in C equal numpy's values."""
+    from zynpu.native.lib import library, ptr
+
+    lib = library()
+    halves = np.arange(2**16, dtype=np.uint16).reshape(-1, 64)  # 1024 rows of 64
+    out = np.empty(64, dtype=np.float32)
+    table = halves.view(np.uint8)
+    for token in range(halves.shape[0]):
+        lib.zn_embed_row(ptr(table), 1, table.shape[1], 64, token, ptr(out))
+        want = halves[token].view(np.float16).astype(np.float32)
+        np.testing.assert_array_equal(
+            out.view(np.uint32)[~np.isnan(want)], want.view(np.uint32)[~np.isnan(want)]
+        )
+        assert np.array_equal(np.isnan(out), np.isnan(want))
+    gguf = pytest.importorskip("gguf")
+    rng = np.random.default_rng(3)
+    rows = (rng.standard_normal((5, 96)) * rng.uniform(1e-3, 10, (5, 1))).astype(np.float32)
+    q8 = gguf.quants.quantize(rows, gguf.GGMLQuantizationType.Q8_0)
+    want = gguf.quants.dequantize(q8, gguf.GGMLQuantizationType.Q8_0).astype(np.float32)
+    q8 = np.ascontiguousarray(q8)
+    for token in range(5):
+        out = np.empty(96, dtype=np.float32)
+        lib.zn_embed_row(ptr(q8), 2, q8.shape[1], 96, token, ptr(out))
+        np.testing.assert_array_equal(out, want[token])

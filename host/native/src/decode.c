@@ -26,6 +26,9 @@ typedef struct {
     zn_linear head;
     const float *final_norm;
     zn_ports *ports;
+    const uint8_t *embed; /* the embedding table as stored (NULL: rows come from the caller) */
+    int embed_format;
+    long embed_row_bytes;
     /* scratch */
     float *x, *h_, *tmp, *qkv, *att, *a, *gu, *mlp, *scores;
     int8_t *xq;
@@ -96,6 +99,10 @@ void zn_model_set_layer(zn_model *m, int layer, const float *cos, const float *s
     l->cos = cos; l->sin = sin; l->window = window; l->k_cache = k_cache; l->v_cache = v_cache;
 }
 
+void zn_model_set_embed(zn_model *m, const uint8_t *table, int format, long row_bytes) {
+    m->embed = table; m->embed_format = format; m->embed_row_bytes = row_bytes;
+}
+
 /* Quantize `in` (k floats) to int8, run the job on the ports, dequantize into `out`. */
 static int linear(zn_model *m, const zn_linear *l, const float *in, float *out) {
     float xs;
@@ -162,6 +169,13 @@ int zn_decode(zn_model *m, const float *embed, int pos, int upto, float *hidden)
     int best;
     TIMED(m, ST_ARGMAX, best = zn_argmax_scaled(m->acc, m->head.w.n, m->head.w_scale));
     return best;
+}
+
+/* zn_decode from the token id: its row read from the stored table (zn_model_set_embed) in C. */
+int zn_decode_token(zn_model *m, int token, int pos, int upto, float *hidden) {
+    if (!m->embed || token < 0 || token >= m->vocab) return -2;
+    zn_embed_row(m->embed, m->embed_format, m->embed_row_bytes, m->d, token, m->a);
+    return zn_decode(m, m->a, pos, upto, hidden);
 }
 
 /* The LM head's int32 results of the last zn_decode (vocab values): for logits in tests. */

@@ -62,6 +62,10 @@ void zn_rope(float *x, int heads, int hd, const float *cos, const float *sin, in
 void zn_attention(const float *q, const float *keys, const float *values, int h, int hkv, int hd, int pos,
                   int window, float scale, float *scores, float *out);
 
+/* embed.c */
+enum { ZN_EMBED_F32 = 0, ZN_EMBED_F16 = 1, ZN_EMBED_Q8_0 = 2 };
+void zn_embed_row(const uint8_t *table, int format, long row_bytes, int cols, int token, float *out);
+
 /* glu.c */
 void zn_glu(const float *gate, const float *up, int n, int gelu, float *out);
 #endif
