@@ -7,7 +7,8 @@ So a wave of jobs (one per port, `npu.plan`) costs max(slowest port's tile cycle
 sustained DDR bandwidth); the tile cycles come from the manifest's cycle model. The host adds its
 driver cost per tile job and its work between jobs (norms, attention, activation quantization, the LM
 head's arg-max), both measured on this machine by `zynpu bench decode` and scaled to the board's
-Cortex-A53 by `A53_SLOWDOWN`; the host waits on each job, so tokens/s = 1 / (NPU time + host time).
+Cortex-A53 by `A53_SLOWDOWN` (the Python host) or `A53_COMPILED_SLOWDOWN` plus the A53's DRAM streaming
+(the native C host, `--host native`); the host waits on each job, so tokens/s = 1 / (NPU time + host time).
 """
 
 from __future__ import annotations

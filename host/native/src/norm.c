@@ -49,7 +49,7 @@ void zn_quantize_row(const float *a, int n, int8_t *q, float *scale) {
         float v = a[i] / s;
         float r = v > -127.0f ? v : -127.0f;
         r = r < 127.0f ? r : 127.0f;
-        q[i] = (int8_t)((r + magic) - magic);
+        q[i] = (int8_t)(int32_t)((r + magic) - magic);
     }
     *scale = s;
 }
