@@ -95,3 +95,25 @@ def test_one_layer_and_the_logits_are_close(tiny, family: str) -> None:  # type:
     got_logits = python.lm_head(got[None, :])[0]
     spread = float(want_logits.max() - want_logits.min())
     np.testing.assert_allclose(got_logits, want_logits, rtol=0, atol=2e-2 * spread)
+
+
+@pytest.mark.parametrize("precision", ["w4a8", "w8a8-o4"])
+def test_int4_policies_decode_the_python_engines_tokens(tiny, precision: str) -> None:  # type: ignore[no-untyped-def]
+    """int4 sites (group scales, the tile's w4a8 format) through the native ref port, token for token."""
+    from zynpu.model.precision import policy
+
+    cfg, weights, tok = tiny("llama")
+    chosen = policy(precision)
+    python = Transformer(cfg, weights, NumpyEngine(), progress=False, precision=chosen)
+    engine = NativeEngine(3)
+    native = Transformer(cfg, weights, engine, progress=False, precision=chosen)
+    decoder = NativeDecoder(native, engine)
+    sites = (native.layers[0].qkv, native.layers[0].o, native.lm_head)
+    assert any(s.handle.inner.fmt == 1 for s in sites)  # at least one int4 site runs
+    ids = np.asarray(tok.encode(PROMPTS[0]))
+    c1, c2 = python.new_cache(len(ids) + 20), native.new_cache(len(ids) + 20)
+    a, b = [python.next_token(ids, c1)], [native.next_token(ids, c2)]
+    for _ in range(16):
+        a.append(python.next_token(np.asarray([a[-1]]), c1))
+        b.append(decoder.step(b[-1], c2))
+    assert b == a
