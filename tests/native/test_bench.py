@@ -33,3 +33,16 @@ def test_native_host_refuses_other_devices_and_the_python_profiler() -> None:
         decode.run(device_name="ref", tokens=1, host="native", profile=True)
     with pytest.raises(UserError, match="unknown host"):
         decode.run(device_name="ref", tokens=1, host="fortran")
+
+
+def test_cli_runs_the_native_host(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from zynpu.cli import main
+
+    code = main(
+        ["bench", "decode", "--device", "ref", "--ports", "2", "--tokens", "2", "--host", "native", "--json"]
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out["host"] == "native" and out["ports"] == 2 and len(out["generated_token_ids"]) == 3
