@@ -116,6 +116,7 @@ def measure(
         cache = transformer.new_cache(len(ids) + tokens * repeat + 1)
         generated = [transformer.next_token(np.asarray(ids), cache)]  # prefill: the Python forward
         runs = [_timed_tokens(decoder, engine, cache, generated, tokens) for _ in range(repeat)]
+        per_port = engine.port_stats()  # every run, computing and replaying
         decoder.close()
     finally:
         engine.close()
@@ -146,6 +147,8 @@ def measure(
         "roofline_error": None,
         "tile_jobs_per_token": best["jobs"] / tokens,
         "native_device_us_per_token": best["device_s"] / tokens * 1e6,
+        "native_device_s_by_port": [round(seconds, 4) for seconds, _ in per_port],
+        "native_jobs_by_port": [jobs for _, jobs in per_port],
         "host_time_share": host_s / (host_s + best["device_s"]),
         # Host CPU seconds here on replayed tokens, the least of `repeat` runs:
         "host_job_us": best["host_job_s"] * 1e6,

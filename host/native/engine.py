@@ -107,6 +107,17 @@ class NativeEngine:
         self.lib.zn_ports_stats(self.handle, out)
         return {"matmul_s": out[0], "device_s": out[1], "matmuls": out[2], "jobs": out[3]}
 
+    def port_stats(self) -> list[tuple[float, int]]:
+        """Per port: (device seconds from its own clock_gettime windows, jobs)."""
+        from ctypes import c_double
+
+        out = (c_double * 2)()
+        result = []
+        for port in range(self.ports):
+            self.lib.zn_ports_port_stats(self.handle, port, out)
+            result.append((out[0], int(out[1])))
+        return result
+
 
 def _check(a: np.ndarray, name: str) -> None:
     if not isinstance(a, np.ndarray) or a.dtype != np.int8 or a.ndim != 2:

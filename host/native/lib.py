@@ -17,6 +17,7 @@ _SIGNATURES = {
         c_int,
         [c_void_p, c_void_p, c_int, c_int, c_int, c_int, c_void_p, c_void_p, c_void_p],
     ),
+    "zn_ports_port_stats": (None, [c_void_p, c_int, POINTER(c_double)]),
     "zn_ports_mode": (None, [c_void_p, c_int]),
     "zn_ports_stats": (None, [c_void_p, POINTER(c_double)]),
     "zn_model_new": (c_void_p, [POINTER(c_int), POINTER(c_float), c_void_p]),

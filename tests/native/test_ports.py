@@ -70,6 +70,10 @@ def test_ports_split_n_like_the_driver_and_match_the_ref_device() -> None:
     used = len(port_columns(200, engine.lanes, 3))
     assert stats["jobs"] == used == 3 and stats["matmuls"] == 1
     assert 0 < stats["device_s"] <= stats["matmul_s"]
+    by_port = engine.port_stats()
+    assert [jobs for _, jobs in by_port] == [1, 1, 1]
+    assert all(seconds > 0 for seconds, _ in by_port)
+    assert sum(seconds for seconds, _ in by_port) == pytest.approx(stats["device_s"])
 
 
 def test_missing_compiler_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:

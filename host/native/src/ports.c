@@ -155,3 +155,9 @@ void zn_ports_stats(const zn_ports *p, double *out) {
     out[2] = (double)p->matmuls;
     out[3] = (double)jobs;
 }
+
+/* Port i's own counters: [0] device seconds (its clock_gettime windows), [1] jobs. */
+void zn_ports_port_stats(const zn_ports *p, int i, double *out) {
+    out[0] = i >= 0 && i < p->n ? p->port[i].device_s : 0.0;
+    out[1] = i >= 0 && i < p->n ? (double)p->port[i].jobs : 0.0;
+}
