@@ -21,6 +21,9 @@ _NORMS = ("attn_norm", "ffn_norm", "q_norm", "k_norm", "post_attn_norm", "post_f
 
 
 class NativeDecoder:
+    """The C model (src/decode.c) over a loaded Transformer and the NativeEngine that packed its weights:
+    the engine must outlive the decoder (C runs its jobs on the engine's ports)."""
+
     def __init__(self, transformer: Transformer, engine: NativeEngine) -> None:
         c = transformer.cfg
         self.transformer, self.engine, self.cfg = transformer, engine, c
