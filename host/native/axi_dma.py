@@ -3,7 +3,8 @@
 The C driver reads and writes DMA registers through two function pointers; on a board they would be
 loads and stores to the mmap'd register window, here they call any object with `read(offset)` and
 `write(offset, value)` (the project's AXI DMA model). Offsets and bits come from
-`zynpu.device.axi_dma_regs`, their one definition. Not yet a decode port (docs/model.md says why).
+`zynpu.device.axi_dma_regs`, their one definition. `NativeEngine(kind="axi-model")` runs decode jobs
+through it as ports.
 """
 
 from __future__ import annotations
@@ -18,6 +19,19 @@ from .lib import library
 _READ = CFUNCTYPE(c_uint32, c_void_p, c_uint32)
 _WRITE = CFUNCTYPE(None, c_void_p, c_uint32, c_uint32)
 _FIELDS = "mm2s s2mm dmacr dmasr addr addr_msb length cr_rs cr_reset sr_halted sr_idle sr_errors sr_ioc"
+
+
+class AxiPart(Structure):
+    """zn_axi_part (src/axi_dma.c): one tensor's columns on one port, packed for M = 1 jobs."""
+
+    _fields_ = [
+        ("buf", c_void_p),
+        ("phys", c_uint64),
+        ("out", c_void_p),
+        ("out_phys", c_uint64),
+        ("header", c_void_p),
+        *((name, c_uint32) for name in ("lanes", "k", "n", "input_bytes", "output_bytes")),
+    ]
 
 
 class _Regs(Structure):

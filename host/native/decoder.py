@@ -7,6 +7,8 @@ Python and decode in C on one cache.
 
 from __future__ import annotations
 
+from ctypes import addressof
+
 import numpy as np
 
 from ..errors import UserError
@@ -112,6 +114,7 @@ class NativeDecoder:
             inner.group,
             ptr(inner.q),
             ptr(inner.scales),
+            None if inner.port_data is None else addressof(inner.port_data),
             ptr(scale),
             ptr(bias),
         )

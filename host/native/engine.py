@@ -7,7 +7,8 @@ exactly as it does through the NPU driver; the native decoder then hands the sam
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -19,12 +20,15 @@ COMPUTE, RECORD, REPLAY = 0, 1, 2  # zn_ports.mode
 
 @dataclass
 class NativeWeights:
-    """W (N, K) as the ports read it: int8 values (int4 values in int8 storage), int4 group scales."""
+    """W (N, K) as the ports read it: int8 values (int4 values in int8 storage), int4 group scales, and
+    for ports other than ref each port's packed copy (`port_data`, a C array of zn_axi_part pointers)."""
 
     q: np.ndarray
     scales: np.ndarray | None
     fmt: int
     group: int
+    port_data: Any = None
+    keep: list[Any] = field(default_factory=list)  # what port_data points into
 
     @property
     def n(self) -> int:
@@ -35,21 +39,84 @@ class NativeWeights:
         return self.q.shape[1]
 
 
+KINDS = ("ref", "axi-model")
+
+
 class NativeEngine:
-    """Exact int8 (and int4) matmuls through `ports` C ports of one kind (`ref`: the tile's arithmetic)."""
+    """Exact int8 (and int4) matmuls through `ports` C ports of one kind.
+
+    `ref`: the tile's arithmetic in C. `axi-model`: each port a tile behind an AXI DMA driven by the C
+    job driver (src/axi_dma.c) over the project's PG021 register model and its stream-level tile
+    (zynpu.device.axi_dma_model), weights packed in the tile's layout in that model's memory: the board
+    port's code path, with Python models where the board has registers and DDR (slow: for tests).
+    """
 
     def __init__(self, ports: int = 1, lanes: int | None = None, kind: str = "ref") -> None:
-        if kind != "ref":
-            raise ValueError(f"no native {kind!r} port; the native host has the ref port only")
-        if lanes is None:
-            from ..tile.manifest import load_manifest
+        from ..tile.manifest import load_manifest
 
-            lanes = load_manifest().lanes
+        if kind not in KINDS:
+            raise ValueError(f"no native {kind!r} port; choose one of {', '.join(KINDS)}")
+        self.manifest = load_manifest()
+        lanes = lanes or self.manifest.lanes
         self.lib = library()
-        self.ports, self.lanes = ports, lanes
-        self.handle = self.lib.zn_ports_new_ref(ports, lanes)
+        self.ports, self.lanes, self.kind = ports, lanes, kind
+        if kind == "ref":
+            self.handle = self.lib.zn_ports_new_ref(ports, lanes)
+        else:
+            self.handle = self._open_axi_models(ports, lanes)
         if not self.handle:
             raise ValueError(f"cannot open {ports} native ports (1..64)")
+
+    def _open_axi_models(self, ports: int, lanes: int) -> Any:
+        from ctypes import addressof, c_void_p
+
+        from ..device.axi_dma_model import AxiDmaModel, PhysicalMemory, StreamTile
+        from .axi_dma import NativeAxiDma
+
+        self.memories, self.dmas = [], []
+        for _ in range(ports):
+            memory = PhysicalMemory()
+            model = AxiDmaModel(memory, StreamTile(self.manifest), beats_per_tick=64)
+            self.memories.append(memory)
+            self.dmas.append(NativeAxiDma(model))
+        pointers = (c_void_p * ports)(*(addressof(d.dma) for d in self.dmas))
+        return self.lib.zn_ports_new_axi(ports, lanes, pointers)
+
+    def _pack_axi(self, weights: NativeWeights) -> NativeWeights:
+        """Each port's columns packed for M = 1 jobs in its memory: header, activation row, weights."""
+        from ctypes import addressof, c_void_p
+
+        from ..npu import port_columns
+        from ..tile import packing
+        from .axi_dma import AxiPart
+
+        man, lanes = self.manifest, self.lanes
+        fmt = "int4" if weights.fmt == INT4 else "int8"
+        if weights.k > man.max_k:
+            raise ValueError(f"K={weights.k} needs K parts; the native axi port runs single-part jobs only")
+        parts = []
+        for port, (n0, n1) in enumerate(port_columns(weights.n, lanes, self.ports)):
+            shape = packing.check_shape(man, 1, weights.k, n1 - n0, fmt)
+            prefix = shape.prefix_beats * lanes
+            address, memory = self.memories[port].allocate(prefix + shape.weight_bytes)
+            memory[:] = 0
+            target = memory[prefix : prefix + shape.weight_bytes]
+            if weights.scales is None:
+                packing.pack_weights(weights.q[n0:n1], lanes, out=target)
+            else:
+                packing.pack_weights_int4(
+                    weights.q[n0:n1], weights.scales[n0:n1], lanes, shape.group, out=target
+                )
+            out_address, out = self.memories[port].allocate(shape.output_bytes + lanes)
+            header = np.ascontiguousarray(packing.pack_header(man, 1, weights.k, n1 - n0, weights=fmt))
+            part = AxiPart(
+                memory.ctypes.data, address, out.ctypes.data, out_address, header.ctypes.data,
+                lanes, weights.k, n1 - n0, shape.input_bytes, shape.output_bytes,
+            )  # fmt: skip
+            parts.append(part)
+            weights.keep += [memory, out, header, part]
+        weights.port_data = (c_void_p * self.ports)(*(addressof(p) for p in parts))
+        return weights
 
     def close(self) -> None:
         if self.handle:
@@ -61,7 +128,8 @@ class NativeEngine:
 
     def pack_weights(self, w: np.ndarray) -> NativeWeights:
         _check(w, "w")
-        return NativeWeights(np.ascontiguousarray(w), None, INT8, 0)
+        packed = NativeWeights(np.ascontiguousarray(w), None, INT8, 0)
+        return self._pack_axi(packed) if self.kind != "ref" else packed
 
     def pack_weights_int4(self, q: np.ndarray, scales: np.ndarray, group: int) -> NativeWeights:
         _check(q, "q")
@@ -70,7 +138,8 @@ class NativeEngine:
         s = np.ascontiguousarray(scales, dtype=np.uint8)
         if s.shape != (q.shape[0], -(-q.shape[1] // group)):
             raise ValueError(f"scales {s.shape} do not match int4 weights {q.shape} at group {group}")
-        return NativeWeights(np.ascontiguousarray(q), s, INT4, group)
+        packed = NativeWeights(np.ascontiguousarray(q), s, INT4, group)
+        return self._pack_axi(packed) if self.kind != "ref" else packed
 
     def matmul(self, x: np.ndarray, weights: NativeWeights) -> np.ndarray:
         _check(x, "x")
@@ -88,6 +157,7 @@ class NativeEngine:
                 weights.group,
                 ptr(weights.q),
                 ptr(weights.scales),
+                _address(weights.port_data),
                 ptr(y[m]),
             )
             if rc:
@@ -117,6 +187,12 @@ class NativeEngine:
             self.lib.zn_ports_port_stats(self.handle, port, out)
             result.append((out[0], int(out[1])))
         return result
+
+
+def _address(port_data: Any) -> int | None:
+    from ctypes import addressof
+
+    return None if port_data is None else addressof(port_data)
 
 
 def _check(a: np.ndarray, name: str) -> None:

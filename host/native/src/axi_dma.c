@@ -3,8 +3,10 @@
  * The register offsets and bits are not written here: the caller fills `zn_axi_regs` from the
  * project's one definition (zynpu.device.axi_dma_regs). Register access goes through two function
  * pointers: on a board, loads and stores to the mmap'd register window; in the tests, the project's AXI
- * DMA register model (zynpu.device.axi_dma_model). Not yet a zn_port: the decode loop does not use it. */
+ * DMA register model (zynpu.device.axi_dma_model). `zn_port_axi_init` makes it a port. */
 #include <stdint.h>
+#include <string.h>
+#include "zynpu_native.h"
 
 typedef struct {
     uint32_t mm2s, s2mm, dmacr, dmasr, addr, addr_msb, length;
@@ -61,4 +63,37 @@ long zn_axi_dma_reset(zn_axi_dma *d) {
     for (long i = 0; i < d->max_polls; i++)
         if (!(d->rd(d->bus, r->mm2s + r->dmacr) & r->cr_reset)) return 0;
     return -1;
+}
+
+/* One weight tensor's slice on one port, as the host packed it for the tile (M = 1 jobs): `buf` holds
+ * the header beat, the activation row (zero-padded to whole beats) and the packed weights, `out` the
+ * results packet. Addresses are physical (what the DMA reads), pointers virtual (what the CPU writes). */
+typedef struct {
+    uint8_t *buf;
+    uint64_t phys;
+    uint8_t *out;
+    uint64_t out_phys;
+    const uint8_t *header;
+    uint32_t lanes, k, n, input_bytes, output_bytes;
+} zn_axi_part;
+
+static int axi_run(zn_port *port, const int8_t *x, const zn_weights *w, int n0, int n1, int32_t *y) {
+    if (!w->port_data || !w->port_data[port->index]) return -4; /* weights not packed for this port */
+    const zn_axi_part *part = w->port_data[port->index];
+    if ((int)part->n != n1 - n0 || (int)part->k != w->k) return -5;
+    memcpy(part->buf, part->header, part->lanes);
+    memcpy(part->buf + part->lanes, x, part->k); /* the padding lanes stay zero from packing */
+    double t0 = zn_now();
+    long received = zn_axi_dma_job(port->ctx, part->phys, part->input_bytes, part->out_phys,
+                                   part->output_bytes + part->lanes);
+    port->device_s += zn_now() - t0;
+    port->jobs++;
+    if (received != (long)part->output_bytes) return -6; /* a DMA error or the tile's error beat */
+    memcpy(y, part->out, sizeof(int32_t) * (size_t)part->n); /* M = 1: the results are the columns in order */
+    return 0;
+}
+
+void zn_port_axi_init(zn_port *port, void *dma) {
+    port->ctx = dma;
+    port->run = axi_run;
 }

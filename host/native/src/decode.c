@@ -75,16 +75,17 @@ void zn_model_free(zn_model *m) {
 }
 
 static void set_linear(zn_linear *l, int n, int k, int fmt, int group, const int8_t *q, const uint8_t *scales,
-                       const float *w_scale, const float *bias) {
+                       void *const *port_data, const float *w_scale, const float *bias) {
     l->w.n = n; l->w.k = k; l->w.fmt = fmt; l->w.group = group; l->w.q = q; l->w.scales = scales;
+    l->w.port_data = port_data;
     l->w_scale = w_scale; l->bias = bias;
 }
 
 /* site: 0..3 a layer's qkv/o/gate_up/down; layer -1: the LM head. */
 void zn_model_set_linear(zn_model *m, int layer, int site, int n, int k, int fmt, int group, const int8_t *q,
-                         const uint8_t *scales, const float *w_scale, const float *bias) {
+                         const uint8_t *scales, void *const *port_data, const float *w_scale, const float *bias) {
     zn_linear *l = layer < 0 ? &m->head : &m->layer[layer].site[site];
-    set_linear(l, n, k, fmt, group, q, scales, w_scale, bias);
+    set_linear(l, n, k, fmt, group, q, scales, port_data, w_scale, bias);
 }
 
 /* layer -1: the final norm (index ignored). */

@@ -81,7 +81,18 @@ zn_ports *zn_ports_new_ref(int n, int lanes) {
     p->port = calloc((size_t)n, sizeof *p->port);
     p->n = n;
     p->lanes = lanes;
-    for (int i = 0; i < n; i++) zn_port_ref_init(&p->port[i]);
+    for (int i = 0; i < n; i++) {
+        zn_port_ref_init(&p->port[i]);
+        p->port[i].index = i;
+    }
+    return p;
+}
+
+/* P ports, each a tile behind its own AXI DMA (axi_dma.c): dmas[i] is port i's zn_axi_dma. */
+zn_ports *zn_ports_new_axi(int n, int lanes, void **dmas) {
+    zn_ports *p = zn_ports_new_ref(n, lanes);
+    if (!p) return 0;
+    for (int i = 0; i < n; i++) zn_port_axi_init(&p->port[i], dmas[i]);
     return p;
 }
 
@@ -137,8 +148,8 @@ void zn_ports_mode(zn_ports *p, int mode) {
 
 /* The matmul entry for callers outside the decode loop (prefill, tests): y (N) = x (K) . W.T. */
 int zn_ports_matmul(zn_ports *p, const int8_t *x, int n, int k, int fmt, int group, const int8_t *q,
-                    const uint8_t *scales, int32_t *y) {
-    zn_weights w = {n, k, fmt, group, q, scales};
+                    const uint8_t *scales, void *const *port_data, int32_t *y) {
+    zn_weights w = {n, k, fmt, group, q, scales, port_data};
     return zn_ports_run(p, x, &w, y);
 }
 

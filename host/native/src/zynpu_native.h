@@ -12,6 +12,7 @@ typedef struct {
     int n, k, fmt, group;
     const int8_t *q;
     const uint8_t *scales;
+    void *const *port_data; /* per port, what a port other than ref needs (its packed copy); may be NULL */
 } zn_weights;
 
 /* A weight port: one DMA and tile. `run` computes y[n0..n1) = x . W[n0..n1).T exactly in int32
@@ -21,9 +22,13 @@ typedef struct zn_port {
     int (*run)(struct zn_port *port, const int8_t *x, const zn_weights *w, int n0, int n1, int32_t *y);
     double device_s;
     long jobs;
+    int index; /* which port of its set */
 } zn_port;
 
 double zn_now(void);
+
+/* axi_dma.c */
+void zn_port_axi_init(zn_port *port, void *dma);
 
 /* ports.c */
 void zn_port_ref_init(zn_port *port);
