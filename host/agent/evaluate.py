@@ -159,6 +159,18 @@ def evaluate(
                 f"{o.output_tokens} tok {o.seconds:.1f} s {o.first_error or ''}",
                 file=sys.stderr,
             )
+    return summarize(tasks, outcomes, suite, llm.name, device, seed)
+
+
+def summarize(
+    tasks: list[Task],
+    outcomes: list[TaskOutcome],
+    suite: str,
+    model: str,
+    device: str | None,
+    seed: int,
+) -> dict[str, Any]:
+    """The report of `evaluate` from the tasks and their outcomes (however they were run)."""
     k = max(1, len(outcomes))
     secs = sum(o.seconds for o in outcomes)
     out_tok = sum(o.output_tokens for o in outcomes)
@@ -169,7 +181,7 @@ def evaluate(
     success = sum(o.success for o in outcomes) / k
     return {
         "suite": suite,
-        "model": llm.name,
+        "model": model,
         "device": device,
         "tasks": len(outcomes),
         "seed": seed,

@@ -170,11 +170,22 @@ def train_keys() -> list[str]:
 
 
 @functools.cache
-def training_frames() -> dict[str, list[str]]:
-    """FRAMES' training frames plus the composed paraphrases of training/phrases.py (none held out)."""
+def _frame_split() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    from zynpu.agent.training import valsplit
     from zynpu.agent.training.phrases import train_frames
 
-    return train_frames(FRAMES)
+    return valsplit.split(train_frames(FRAMES))
+
+
+def training_frames() -> dict[str, list[str]]:
+    """FRAMES' training frames plus the composed paraphrases of training/phrases.py, less the
+    validation split's frames and their one-word neighbours (training/valsplit.py)."""
+    return _frame_split()[0]
+
+
+def validation_frames() -> dict[str, list[str]]:
+    """The project's own phrasings held out of training to choose recipes on (training/valsplit.py)."""
+    return _frame_split()[1]
 
 
 def _word(rng: random.Random, lo: int = 2, hi: int = 7) -> str:
@@ -201,6 +212,7 @@ class Task:
     world: World
     slots: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()  # eval categories this task counts in (its intent when empty)
+    frame: str = ""  # the sentence frame a generated request was made from (training and validation)
 
 
 def compact(obj: Any) -> str:
@@ -264,14 +276,20 @@ def make_task(rng: random.Random, split: str, idx: int, intent: str | None = Non
         npu_cycles=rng.randint(0, 99999999),
         time=f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}",
     )
-    train = split == "train"
+    train = split in ("train", "val")
     if train:  # training's wide shapes (training/shapes.py); the legacy eval draws exactly as before
         from zynpu.agent.training import shapes
-    keys = train_keys() if train else KEYS_EVAL
+        from zynpu.agent.training.phrases import NOUNS, VAL_NOUNS
+
+        nouns = VAL_NOUNS if split == "val" else NOUNS
+        # counters of every digit count up to the training range's, not mostly its longest
+        world.npu_jobs = rng.randint(0, 10 ** rng.randint(1, 5) - 1)
+        world.npu_cycles = rng.randint(0, 10 ** rng.randint(1, 8) - 1)
+    keys = (list(VAL_NOUNS) if split == "val" else train_keys()) if train else KEYS_EVAL
     for _ in range(rng.randint(0, 3)):
         if train:
-            world.memory[rng.choice(keys) if rng.random() < 0.5 else shapes.memory_key(rng)] = (
-                shapes.memory_value(rng)
+            world.memory[rng.choice(keys) if rng.random() < 0.5 else shapes.memory_key(rng, nouns)] = (
+                shapes.memory_value(rng, nouns)
             )
         else:
             world.memory[rng.choice(keys + KEYS_TRAIN)] = _word(rng)
@@ -288,7 +306,7 @@ def make_task(rng: random.Random, split: str, idx: int, intent: str | None = Non
         intent = rng.choices(INTENTS, weights=weights)[0]
     slots: dict[str, Any] = {}
     if train:
-        return _train_task(rng, idx, intent, world, shapes)
+        return _train_task(rng, split, idx, intent, world)
     if intent in ("remember", "recall"):
         slots["k"] = rng.choice(keys) if rng.random() < 0.4 else _word(rng, 3, 8)
         slots["v"] = _word(rng)
@@ -305,34 +323,42 @@ def make_task(rng: random.Random, split: str, idx: int, intent: str | None = Non
     return Task(f"{split}-{idx}", intent, {"src": src, "text": text}, world, slots)
 
 
-def _train_task(rng: random.Random, idx: int, intent: str, world: World, shapes: Any) -> Task:
-    """A training request: a training frame (hand-written or composed) filled with training's wide
-    keys, values and payloads, sometimes with keyboard slips, a prefix or suffix, or small talk."""
-    from zynpu.agent.training.phrases import TRAIN_PREFIXES, TRAIN_SUFFIXES
+def _train_task(rng: random.Random, split: str, idx: int, intent: str, world: World) -> Task:
+    """A training (or validation) request: a frame of its split filled with wide keys, values and
+    payloads of its split's words, sometimes with keyboard slips, a prefix or suffix, or small talk
+    (a few words, or whole sentences around it)."""
+    from zynpu.agent.training import shapes
+    from zynpu.agent.training.phrases import NOUNS, TRAIN_PREFIXES, TRAIN_SUFFIXES, VAL_NOUNS
 
+    nouns, keys = (VAL_NOUNS, list(VAL_NOUNS)) if split == "val" else (NOUNS, train_keys())
     slots: dict[str, Any] = {}
     if intent in ("remember", "recall"):
-        slots["k"] = rng.choice(train_keys()) if rng.random() < 0.25 else shapes.memory_key(rng)
-        slots["v"] = shapes.memory_value(rng)
+        slots["k"] = rng.choice(keys) if rng.random() < 0.25 else shapes.memory_key(rng, nouns)
+        slots["v"] = shapes.memory_value(rng, nouns)
         if intent == "recall" and rng.random() < 0.85:
-            world.memory[slots["k"]] = shapes.memory_value(rng)
+            world.memory[slots["k"]] = shapes.memory_value(rng, nouns)
     if intent == "send":
         slots["p"] = rng.randint(1024, 65535)
-        slots["t"] = shapes.payload(rng)
-    frame = rng.choice(training_frames()[intent])
+        slots["t"] = shapes.payload(rng, nouns)
+    source = frame = rng.choice((validation_frames() if split == "val" else training_frames())[intent])
     ends_in_slot = frame.endswith("}")
+    tags = [intent]
     if rng.random() < 0.2:
         frame = shapes.typo(rng, frame, rng.choice([1, 1, 2]))
+        tags.append("typo")
     if not ends_in_slot and rng.random() < 0.2:
         frame += rng.choice(TRAIN_SUFFIXES)
     text = frame.format(**slots)
     r = rng.random()
-    if r < 0.25:
+    if r < 0.2:
         text = rng.choice(TRAIN_PREFIXES) + text
-    elif r < 0.45:
+    elif r < 0.4:
         text = shapes.chatty(rng, text, ends_in_slot)
+    elif r < 0.65:
+        text = shapes.long_request(rng, text, ends_in_slot, split)
+        tags.append("long")
     src = rng.choice(["udp", "udp", "ble", "cli"])
-    return Task(f"train-{idx}", intent, {"src": src, "text": text}, world, slots)
+    return Task(f"{split}-{idx}", intent, {"src": src, "text": text}, world, slots, tuple(tags), source)
 
 
 def run_oracle(task: Task) -> list[tuple[str, Any]]:

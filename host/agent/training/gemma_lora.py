@@ -11,7 +11,6 @@ adapter.json with the training record. CPU or CUDA; seeded data, init and batch 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import platform
 import random
@@ -23,52 +22,43 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from zynpu.agent.training.examples import Examples, cached_examples
 from zynpu.agent.training.torch_forward import TARGETS, LoraModel
 
 
-def build_examples(tok: Any, n: int, seed: int) -> list[tuple[list[int], list[int]]]:
-    """(token ids, 1 where the model writes) for n training trajectories."""
-    from zynpu.agent.fewshot import GemmaTunedPrompt
-    from zynpu.agent.tasks import run_oracle, task_set
-
-    fmt = GemmaTunedPrompt(tok)
-    out = []
-    for task in task_set("train", n, seed):
-        ids = fmt.start(task.event)
-        mask = [0] * len(ids)
-        for text, result in run_oracle(task):
-            w = fmt.written(text)
-            ids, mask = ids + w, mask + [1] * len(w)
-            if result is not None:
-                r = fmt.result(result)
-                ids, mask = ids + r, mask + [0] * len(r)
-        out.append((ids, mask))
-    return out
-
-
-Examples = list[tuple[list[int], list[int]]]
-
-
-def save_examples(path: Path, examples: Examples, n: int, seed: int, secs: float) -> None:
-    """The tokenized trajectories as one compressed npz (built once, e.g. on a CPU, trained on elsewhere)."""
-    lengths = np.array([len(e) for e, _ in examples], dtype=np.int64)
-    np.savez_compressed(
-        path,
-        ids=np.concatenate([np.asarray(e, dtype=np.int32) for e, _ in examples]),
-        mask=np.concatenate([np.asarray(m, dtype=np.uint8) for _, m in examples]),
-        offsets=np.concatenate([[0], np.cumsum(lengths)]),
-        key=np.array([n, seed]),
-        seconds=np.array(secs),
-    )
-
-
-def load_examples(path: Path, n: int, seed: int) -> tuple[Examples, float]:
-    """save_examples' file back, checked to hold the data of these arguments."""
-    d = np.load(path)
-    if d["key"].tolist() != [n, seed]:
-        raise SystemExit(f"{path} holds other data {d['key'].tolist()}; delete it or pass another path")
-    ids, mask, off = d["ids"].tolist(), d["mask"].tolist(), d["offsets"].tolist()
-    return [(ids[a:b], mask[a:b]) for a, b in itertools.pairwise(off)], float(d["seconds"])
+@torch.no_grad()
+def validate(
+    model: LoraModel, examples: Examples, pad: int, dev: torch.device, batch: int = 64
+) -> dict[str, float]:
+    """Teacher-forced on the validation split: mean loss on the written tokens, and the share of
+    trajectories whose every written token is the model's first choice (= greedy decoding would
+    write the oracle's trajectory, given the same tool results)."""
+    model.eval()
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i][0]))
+    exact, loss_sum, n_tok = 0, 0.0, 0
+    dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
+    for c in range(0, len(order), batch):
+        idx = order[c : c + batch]
+        t = max(len(examples[i][0]) for i in idx)
+        ids = torch.full((len(idx), t), pad, dtype=torch.long)
+        mask = torch.zeros((len(idx), t), dtype=torch.bool)
+        for r, i in enumerate(idx):
+            e, m = examples[i]
+            ids[r, : len(e)] = torch.tensor(e)
+            mask[r, : len(m)] = torch.tensor(m, dtype=torch.bool)
+        ids, mask = ids.to(dev), mask.to(dev)
+        with torch.autocast(dev.type, dtype=dtype, enabled=dev.type == "cuda"):
+            hidden = model(ids)[:, :-1]
+            sel = mask[:, 1:]
+            logits = model.logits(hidden[sel]).float()
+        target = ids[:, 1:][sel]
+        loss_sum += F.cross_entropy(logits, target, reduction="sum").item()
+        n_tok += int(sel.sum())
+        right = torch.zeros_like(sel)
+        right[sel] = logits.argmax(-1) == target
+        exact += int(((right | ~sel).all(dim=1)).sum())
+    model.train()
+    return {"exact": round(exact / len(examples), 4), "loss": round(loss_sum / max(1, n_tok), 5)}
 
 
 def batches(examples: list[tuple[list[int], list[int]]], batch: int, steps: int, seed: int, pad: int):  # type: ignore[no-untyped-def]
@@ -93,18 +83,21 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 
     torch.manual_seed(args.seed)
     dev = torch.device("cuda" if torch.cuda.is_available() and not args.cpu else "cpu")
-    t0 = time.time()
     cfg, weights, tok = read_checkpoint(resolve(args.base))
-    cached = Path(args.examples) if args.examples else None
-    if cached is not None and cached.exists():  # built by an earlier --build-only run, same arguments
-        examples, t_data = load_examples(cached, args.tasks, args.seed)
-    else:
-        examples = build_examples(tok, args.tasks, args.seed)
-        t_data = time.time() - t0
-        if cached is not None:
-            save_examples(cached, examples, args.tasks, args.seed, t_data)
+    examples, t_data = cached_examples(tok, args.examples, args.tasks, args.seed)
+    val, t_val = cached_examples(tok, args.val_examples, args.val_tasks, args.seed, "val")
     if args.build_only:
-        print(json.dumps({"examples": len(examples), "data_seconds": round(t_data, 1)}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "examples": len(examples),
+                    "data_seconds": round(t_data, 1),
+                    "val_examples": len(val),
+                    "val_seconds": round(t_val, 1),
+                }
+            ),
+            flush=True,
+        )
         return {}
     lengths = [len(e) for e, _ in examples]
     print(
@@ -115,18 +108,39 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         cfg, weights, args.rank, args.alpha, max_len=max(len(e) for e, _ in examples) + 1, seed=args.seed
     ).to(dev)
     opt = torch.optim.AdamW(model.lora.parameters(), lr=args.lr, weight_decay=0.0)
+    t1 = time.time()
+
+    def progress(s: int) -> float:
+        """How far training is: by steps, or by time when --max-seconds will stop it first, so
+        the learning rate has decayed when training stops either way."""
+        by_time = (time.time() - t1) / args.max_seconds if args.max_seconds else 0.0
+        return min(1.0, max(s / args.steps, by_time))
+
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / 50) * max(0.05, 1 - s / args.steps)
+        opt, lambda s: min(1.0, (s + 1) / 50) * max(0.05, 1 - progress(s))
     )
     pad = cfg.eos_token_ids[0] if cfg.eos_token_ids else 0
-    ema, log = None, []
+    ema, log, val_log = None, [], []
+    best: tuple[tuple[float, float], int, dict[str, np.ndarray]] | None = None
+
+    def check(step: int) -> None:
+        """Score the validation split and keep the best adapter so far (most exact, then lowest loss)."""
+        nonlocal best
+        v = validate(model, val, pad, dev)
+        val_log.append({"step": step, **v})
+        print(json.dumps({"val": val_log[-1]}), flush=True)
+        key = (v["exact"], -v["loss"])
+        if best is None or key > best[0]:
+            best = (key, step, model.adapter())
+
     dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
-    t1 = time.time()
     steps_done = 0
     for step, (ids, mask) in enumerate(batches(examples, args.batch, args.steps, args.seed, pad)):
         if args.max_seconds and time.time() - t1 > args.max_seconds:
             print(json.dumps({"stopped_at_step": step, "max_seconds": args.max_seconds}), flush=True)
             break
+        if args.val_every and step and step % args.val_every == 0:
+            check(step)
         ids, mask = ids.to(dev), mask.to(dev)
         with torch.autocast(dev.type, dtype=dtype, enabled=dev.type == "cuda"):
             hidden = model(ids)
@@ -144,9 +158,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             log.append({"step": step, "loss": round(loss.item(), 5), "ema": round(ema, 5)})
             print(json.dumps(log[-1]), flush=True)
     t_train = time.time() - t1
+    check(steps_done)
+    assert best is not None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    np.savez(out / "adapter.npz", **model.adapter())
+    np.savez(out / "adapter.npz", **best[2])
     record = {
         "base": args.base,
         "rank": args.rank,
@@ -165,6 +181,14 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             "lr": args.lr,
             "final_loss_ema": round(ema or 0.0, 5),
             "loss_log": log,
+            "validation": {
+                "split": "tasks.task_set('val', n, seed): training/valsplit.py's held-out frames and words",
+                "tasks": args.val_tasks,
+                "metric": "teacher-forced: exact = every written token is the top choice; loss per token",
+                "log": val_log,
+                "chosen_step": best[1],
+                "chosen": next(v for v in val_log if v["step"] == best[1]),
+            },
             "data_seconds": round(t_data, 1),
             "train_seconds": round(t_train, 1),
             "device": torch.cuda.get_device_name(0) if dev.type == "cuda" else platform.processor() or "cpu",
@@ -191,6 +215,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--cpu", action="store_true")
     p.add_argument("--examples", default=None, help="cache file for the tokenized trajectories")
+    p.add_argument(
+        "--val-tasks", type=int, default=1000, help="validation trajectories (training/valsplit.py)"
+    )
+    p.add_argument(
+        "--val-examples", default=None, help="cache file for the tokenized validation trajectories"
+    )
+    p.add_argument(
+        "--val-every",
+        type=int,
+        default=250,
+        help="score the validation split every N steps (0: at the end only)",
+    )
     p.add_argument("--build-only", action="store_true", help="build (and cache) the data, do not train")
     p.add_argument("--max-seconds", type=float, default=0.0, help="stop training after this long (0: never)")
     args = p.parse_args(argv)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import random
 import re
+import zlib
 from pathlib import Path
 
 # Politeness prefixes make_task puts in front of a request (both splits) and extra ones for training.
@@ -20,7 +21,11 @@ TRAIN_PREFIXES = (*PREFIXES, "hello ", "hey agent, ", "pls ", "quick: ", "can yo
 # Plain nouns for training: memory keys ("get {noun}") and objects of out-of-scope requests ("cook
 # the {noun}"), so that the verb, not the noun, tells a lookup from a request the agent cannot do.
 # None is an eval memory key or a word of an intent (temperature, power, npu, time, port...).
-NOUNS = tuple((Path(__file__).parent / "data" / "nouns.txt").read_text().split())
+ALL_NOUNS = tuple((Path(__file__).parent / "data" / "nouns.txt").read_text().split())
+# One noun in ten (by a fixed hash) is the validation split's own: its memory keys and value words
+# (training/valsplit.py); training never draws it.
+VAL_NOUNS = tuple(n for n in ALL_NOUNS if zlib.crc32(n.encode()) % 10 == 0)
+NOUNS = tuple(n for n in ALL_NOUNS if n not in VAL_NOUNS)
 # Suffixes only for frames that do not end in a slot (a suffix after {v} would belong to the value).
 TRAIN_SUFFIXES = (" please", " thanks", "?", "!", " now", " pls", " asap")
 
@@ -1007,6 +1012,120 @@ def _unknown_wide() -> list[str]:
     return out
 
 
+def _unknown_composed() -> list[str]:
+    """Out-of-scope requests composed from parts: controlling hardware no tool drives (often with a
+    number), creative and knowledge requests in the same verbs a memory lookup uses ("tell me a
+    ..." is not "tell me {k}"), and arithmetic. A seeded sample keeps the count in the hundreds."""
+    rng = random.Random("unknown-composed")
+    controls = [
+        "toggle",
+        "switch on",
+        "switch off",
+        "enable",
+        "disable",
+        "press",
+        "release",
+        "pulse",
+        "power cycle",
+        "reset",
+        "trigger",
+        "activate",
+        "deactivate",
+        "raise",
+        "lower",
+        "mute",
+    ]
+    things = [
+        "relay {n}",
+        "pin {n}",
+        "output {n}",
+        "the heater",
+        "the buzzer",
+        "the motor",
+        "servo {n}",
+        "valve {n}",
+        "the pump",
+        "channel {n}",
+        "the speaker",
+        "the camera",
+        "the screen",
+        "led {n}",
+        "the backlight",
+        "port {n} power",
+        "the usb hub",
+        "switch {n}",
+    ]
+    polite = [
+        "please {x}",
+        "can you {x}",
+        "{x} now",
+        "{x} right away",
+        "i need you to {x}",
+        "go and {x}",
+        "could you {x} for me",
+        "{x}, thanks",
+    ]
+    out = [
+        rng.choice(polite).format(x=f"{c} {t}".replace("{n}", str(rng.randint(0, 40))))
+        for c in controls
+        for t in rng.sample(things, 5)
+    ]
+    asks = [
+        "tell me",
+        "give me",
+        "show me",
+        "find me",
+        "fetch me",
+        "get me",
+        "read me",
+        "send me",
+        "look up",
+        "i want",
+        "can i have",
+    ]
+    made_up = [
+        "a joke",
+        "a riddle",
+        "a fun fact",
+        "a quote",
+        "a story",
+        "a poem",
+        "a limerick",
+        "some advice",
+        "a compliment",
+        "a secret",
+        "some news",
+        "a fortune",
+        "an idea",
+        "a nice word",
+        "the news",
+        "the weather forecast",
+        "the lottery numbers",
+        "a synonym for happy",
+        "the capital of peru",
+        "the stock price",
+        "the football score",
+        "directions home",
+        "a random fact",
+        "a bedtime story",
+        "an excuse",
+        "a pun",
+    ]
+    out += [f"{a} {m}" for a in asks for m in rng.sample(made_up, 6)]
+    ops = [
+        "what is {a} times {b}",
+        "compute {a} + {b}",
+        "{a} minus {b}?",
+        "sum {a} and {b}",
+        "what's {a} divided by {b}",
+        "is {a} a prime number",
+        "count to {a}",
+        "convert {a} c to f",
+    ]
+    out += [o.format(a=rng.randint(2, 999), b=rng.randint(2, 99)) for o in ops for _ in range(3)]
+    return out
+
+
 IMPERATIVES = ("read", "report", "show", "get", "give", "check", "tell", "send", "measure", "query", "reply")
 
 
@@ -1026,7 +1145,7 @@ COMPOSED: dict[str, list[str]] = {
     "remember": _remember() + _remember_wide(),
     "recall": _recall() + _recall_wide(),
     "send": _send() + _send_wide(),
-    "unknown": _unknown() + _unknown_wide(),
+    "unknown": _unknown() + _unknown_wide() + _unknown_composed(),
 }
 
 

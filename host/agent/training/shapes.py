@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import string
+import zlib
 
 from zynpu.agent.training.phrases import NOUNS
 
@@ -29,7 +30,6 @@ _SHORT_TEXT = (
     "lab shed den pad rig arm hub net web grid"
 )
 SHORT = tuple(_SHORT_TEXT.split())
-WORDS = SHORT + NOUNS
 SEPARATORS = ("_", ".", "-")
 CHATTY_OPENERS = (
     "morning! ",
@@ -98,17 +98,27 @@ def rand_token(
     return "".join(rng.choice(alphabet) for _ in range(rng.randint(lo, hi)))
 
 
-def _short_nouns(limit: int) -> list[str]:
-    return [n for n in NOUNS if len(n) <= limit]
+def _short(nouns: tuple[str, ...], limit: int) -> list[str]:
+    return [n for n in nouns if len(n) <= limit]
 
 
-def memory_key(rng: random.Random) -> str:
-    """A key of at most KEY_MAX characters: plain, joined by `_ . -`, camelCase, with digits."""
+def memory_key(rng: random.Random, nouns: tuple[str, ...] = NOUNS) -> str:
+    """A key of at most KEY_MAX characters: plain, joined by `_ . -`, camelCase, with digits, or
+    letters, digits and separators in no pattern at all (many tokens for few characters)."""
+
+    def _short_nouns(limit: int) -> list[str]:
+        return _short(nouns, limit)
+
     kind = rng.random()
-    if kind < 0.2:
+    if kind < 0.17:
         key = rng.choice(_short_nouns(KEY_MAX))
-    elif kind < 0.3:
+    elif kind < 0.24:
         key = rand_token(rng, 3, KEY_MAX)
+    elif kind < 0.3:  # no pattern: mixed case, digits and a separator anywhere
+        key = rand_token(rng, 2, 3, string.ascii_letters + string.digits)
+        key += rng.choice(SEPARATORS) + rand_token(
+            rng, 1, KEY_MAX - len(key) - 1, string.ascii_letters + string.digits
+        )
     elif kind < 0.65:  # two (or three) parts joined by one separator
         sep = rng.choice(SEPARATORS)
         parts = [rng.choice(_short_nouns(4) + list(SHORT)) if rng.random() < 0.7 else rand_token(rng, 1, 3)]
@@ -129,10 +139,26 @@ def memory_key(rng: random.Random) -> str:
     return key
 
 
-def memory_value(rng: random.Random) -> str:
-    """A value: a token, a mixed-case code, a short hex number, a time or amount, or 2-3 words."""
+def number(rng: random.Random) -> str:
+    """A number of any length up to 14 digits (log-uniform), sometimes signed or with decimals: the
+    model learns to copy digits one by one rather than a length it saw."""
+    v = str(rng.randint(0, 10 ** rng.randint(1, 14) - 1))
+    r = rng.random()
+    if r < 0.3:
+        v += "." + str(rng.randint(0, 10 ** rng.randint(1, 4) - 1))
+    elif r < 0.4:
+        v = "-" + v
+    return v
+
+
+def memory_value(rng: random.Random, nouns: tuple[str, ...] = NOUNS) -> str:
+    """A value: a token, a mixed-case code, a short hex number, a time or amount, a number, or 2-3
+    words."""
+    words_pool = SHORT + nouns
     kind = rng.random()
-    if kind < 0.2:
+    if kind < 0.08:
+        v = number(rng)
+    elif kind < 0.2:
         v = rand_token(rng, 2, 7)
     elif kind < 0.35:
         a = rand_token(rng, 1, 3, string.ascii_letters + string.digits)
@@ -154,7 +180,7 @@ def memory_value(rng: random.Random) -> str:
             ]
         )
     else:
-        words = [rng.choice(WORDS) for _ in range(rng.randint(2, 3))]
+        words = [rng.choice(words_pool) for _ in range(rng.randint(2, 3))]
         if rng.random() < 0.3:
             words[-1] = rng.choice([str(rng.randint(0, 999)), rand_token(rng, 2, 4)])
         style = rng.random()
@@ -166,23 +192,23 @@ def memory_value(rng: random.Random) -> str:
     return v[:VALUE_MAX].strip()
 
 
-def _payload_word(rng: random.Random, short: bool) -> str:
+def _payload_word(rng: random.Random, short: bool, nouns: tuple[str, ...]) -> str:
     r = rng.random()
     if r < 0.12:
-        return str(rng.randint(0, 999))
+        return str(rng.randint(0, 999)) if short else number(rng)
     if r < 0.22:
         return rand_token(rng, 1, 3 if short else 6)
-    pool = SHORT if short else WORDS
+    pool = SHORT if short else SHORT + nouns
     return rng.choice(pool)
 
 
-def payload(rng: random.Random) -> str:
+def payload(rng: random.Random, nouns: tuple[str, ...] = NOUNS) -> str:
     """A udp message of 1-3 or 9-16 words (<= 48 characters), sometimes a sentence with capitals and
     punctuation."""
     lo, hi = rng.choice(PAYLOAD_WORDS)
     for _ in range(50):
         n = rng.randint(lo, hi)
-        words = [_payload_word(rng, short=n > 3) for _ in range(n)]
+        words = [_payload_word(rng, short=n > 3, nouns=nouns) for _ in range(n)]
         if rng.random() < 0.35:
             words[0] = words[0].capitalize()
         if n > 1 and rng.random() < 0.2:
@@ -237,3 +263,147 @@ def chatty(rng: random.Random, text: str, ends_in_slot: bool) -> str:
     if not ends_in_slot and rng.random() < 0.6:
         out += rng.choice(CHATTY_CLOSERS)
     return out if len(out) <= EVENT_MAX else text
+
+
+# Long requests: whole sentences of small talk before the request and after it, the way people write
+# to a helper they know. Each list is split by a fixed hash (`split_parts`): the validation split's
+# long requests use parts that training never shows.
+LONG_GREETINGS = (
+    "hi there!",
+    "hello agent.",
+    "good morning!",
+    "good afternoon, agent.",
+    "hey, hope you are doing well.",
+    "hi, it's me again.",
+    "greetings from the lab.",
+    "howdy!",
+    "hey buddy.",
+    "hello friend.",
+    "evening!",
+    "hi agent, long time no see.",
+    "hello, hello.",
+    "hey you.",
+    "morning, little board.",
+    "hi again, sorry to keep pinging you.",
+    "dear agent,",
+    "hey hey.",
+    "salut!",
+    "hi, quick message from the office.",
+    "good day to you.",
+    "ahoy agent!",
+    "hi, hope your day is going fine.",
+    "hello from the night shift.",
+)
+LONG_CONTEXT = (
+    "long day here.",
+    "the weather is awful today.",
+    "i just got back from lunch.",
+    "we are testing the new setup.",
+    "my coffee went cold again.",
+    "the meeting ran late.",
+    "i am working from home today.",
+    "it has been a busy week.",
+    "the kids are finally asleep.",
+    "traffic was terrible this morning.",
+    "we shipped the release yesterday.",
+    "i am in a bit of a hurry.",
+    "sorry for all the messages.",
+    "my boss keeps asking me things.",
+    "the lab is very quiet today.",
+    "i can't find my notebook anywhere.",
+    "we have a demo tomorrow.",
+    "my phone is almost dead.",
+    "the train is late again.",
+    "i hope this is not a bother.",
+    "i was just thinking about something.",
+    "nothing urgent, really.",
+    "this is for the weekly log.",
+    "my colleague asked me to check.",
+    "it is raining cats and dogs here.",
+    "i forgot my keys at home.",
+    "we moved the desk around today.",
+    "lunch was great, by the way.",
+    "i have a small favour to ask.",
+    "i'm typing this on my phone.",
+    "the fan in here is so loud.",
+    "sorry, my english is not great.",
+)
+LONG_LEADINS = (
+    "anyway, ",
+    "so, ",
+    "here is what i need: ",
+    "my request: ",
+    "quick one: ",
+    "could you help me? ",
+    "i have a request. ",
+    "can you do something for me? ",
+    "",
+    "",
+    "ok, ",
+    "so here goes: ",
+    "right, ",
+    "the thing is, ",
+    "what i wanted to ask: ",
+    "task for you: ",
+    "if it's no trouble, ",
+    "please, ",
+    "well, ",
+    "basically, ",
+    "all i need is this: ",
+    "in short: ",
+)
+LONG_CLOSERS = (
+    "thanks a lot!",
+    "thank you so much.",
+    "much appreciated.",
+    "have a nice day!",
+    "talk soon.",
+    "cheers.",
+    "you are the best.",
+    "let me know.",
+    "bye for now.",
+    "thanks in advance.",
+    "no hurry.",
+    "hope that's not too much trouble.",
+    "see you later!",
+    "thanks, take care.",
+    "that would help a lot.",
+    "good night!",
+    "many thanks.",
+    "i owe you one.",
+    "keep up the good work.",
+    "ok that's it, bye.",
+    "have a good one.",
+    "thanks and sorry again.",
+)
+
+
+def split_parts(parts: tuple[str, ...], split: str) -> tuple[str, ...]:
+    """The parts a split may use: one in five (by a fixed hash) is the validation split's alone."""
+    val = tuple(p for p in parts if zlib.crc32(p.encode()) % 5 == 0)
+    return val if split == "val" else tuple(p for p in parts if p not in val)
+
+
+def long_request(rng: random.Random, text: str, ends_in_slot: bool, split: str = "train") -> str:
+    """The request inside sentences of small talk (greeting, context, a lead-in, a closing line),
+    within EVENT_MAX characters; no closing sentence after a trailing slot (it would join the value)."""
+    for _ in range(20):
+        head = []
+        if rng.random() < 0.8:
+            head.append(rng.choice(split_parts(LONG_GREETINGS, split)))
+        for _ in range(rng.choice([0, 1, 1, 2])):
+            head.append(rng.choice(split_parts(LONG_CONTEXT, split)))
+        body = rng.choice(split_parts(LONG_LEADINS, split)) + text
+        tail = []
+        if not ends_in_slot and rng.random() < 0.75:
+            tail.append(rng.choice(split_parts(LONG_CLOSERS, split)))
+            if rng.random() < 0.3:
+                tail.append(rng.choice(split_parts(LONG_CONTEXT, split)))
+        if not ends_in_slot and body[-1].isalnum() and tail:
+            body += rng.choice([".", "?", "!", ""])
+        out = " ".join([*head, body, *tail])
+        if rng.random() < 0.2:
+            out = out[0].upper() + out[1:]
+        if len(out) <= EVENT_MAX:
+            return out
+    return text
