@@ -14,7 +14,8 @@ Cortex-A53 by `A53_SLOWDOWN` (the Python host) or `A53_COMPILED_SLOWDOWN` plus t
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ A53_SLOWDOWN_SOURCE = (
     "x 1.4/1.333 GHz for the K26 (derivation in zynpu.roofline)"
 )
 
-# The same factor for COMPILED host code (zynpu.native: the decode step in C, -O2): how much slower the
+# The same factor for COMPILED host code (zynpu.native: the decode step in C, -O3): how much slower the
 # K26's Cortex-A53 at 1.333 GHz runs compiled C than this development machine. Source: sysbench 1.0.20
 # `sysbench cpu --threads=1` (compiled C: a prime-number loop of integer divisions and square roots),
 # 687.45 events/s on a Raspberry Pi 3B+ (Cortex-A53 at 1.4 GHz) as published by leoncode.co.uk
@@ -114,15 +115,24 @@ class Job:
     fmt: str = "int8"
 
 
-def decode_jobs(cfg: Any, m: int = 1, precision: dict[str, str] | None = None) -> list[Job]:
-    """The tile jobs of one decode step: every layer site per layer, then the LM head (model.sites)."""
+def decode_jobs(
+    cfg: Any, m: int = 1, precision: dict[str, str] | None = None, formats: Sequence[str] | None = None
+) -> list[Job]:
+    """The tile jobs of one decode step: every layer site per layer, then the LM head (model.sites).
+    `formats`: per job, the format its weights really stream in (`Transformer.tile_formats`: an
+    int4-gguf site stored in more than 4 bits streams as int8); else the policy's, site by site."""
     from .model.precision import policy
     from .model.sites import LAYER_SITES, LM_HEAD
 
     fmt = policy(precision or {})
     per_layer = [Job(s.name, m, s.k(cfg), s.n(cfg), fmt[s.name]) for s in LAYER_SITES]
     head = Job(LM_HEAD.name, m, LM_HEAD.k(cfg), LM_HEAD.n(cfg), fmt[LM_HEAD.name])
-    return per_layer * cfg.n_layers + [head]
+    jobs = per_layer * cfg.n_layers + [head]
+    if formats is None:
+        return jobs
+    if len(formats) != len(jobs):
+        raise ValueError(f"{len(formats)} job formats for {len(jobs)} decode jobs")
+    return [replace(job, fmt=f) for job, f in zip(jobs, formats, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -219,13 +229,14 @@ def predict(
     m: int = 1,
     ports: int | None = None,
     precision: dict[str, str] | None = None,
+    formats: Sequence[str] | None = None,
 ) -> Prediction:
     """Per-token cost of decode (m = 1) or of one prefill chunk of m tokens, on `ports` weight ports
     (default: the board's). host_job_s / host_token_s are the board's host costs (already scaled)."""
     manifest = manifest or load_manifest()
     ports = ports or board.weight_ports
     sustained = board.sustained_gbytes_per_s * 1e9
-    jobs = decode_jobs(cfg, m, precision)
+    jobs = decode_jobs(cfg, m, precision, formats)
     cycles = tile_jobs = weight_bytes = act_bytes = 0
     stream_s = 0.0
     for job in jobs:

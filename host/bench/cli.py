@@ -20,7 +20,36 @@ def _tile(args: argparse.Namespace) -> dict[str, Any]:
 def _device(args: argparse.Namespace) -> dict[str, Any]:
     from .device import run
 
-    return run(cocotb=not args.no_cocotb)
+    return run(cocotb=not args.no_cocotb, ports=args.ports or (1,), formats=args.format)
+
+
+def _port_counts(text: str) -> tuple[int, ...]:
+    """--ports: one count (decode) or a comma list (device: one configuration per count)."""
+    from ..cli_options import positive_int
+
+    return tuple(positive_int(part) for part in text.split(","))
+
+
+def _weight_formats(text: str) -> tuple[str, ...]:
+    """--format: the tile's weight formats to time, named as in the manifest (int8, int4)."""
+    from ..tile.manifest import load_manifest
+
+    known = load_manifest().weight_formats
+    chosen = tuple(part.strip() for part in text.split(","))
+    bad = [f for f in chosen if f not in known]
+    if bad or not chosen:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of weight formats ({', '.join(known)})")
+    return chosen
+
+
+def _one_port_count(ports: tuple[int, ...] | None) -> int | None:
+    if ports is None:
+        return None
+    if len(ports) != 1:
+        from ..errors import UserError
+
+        raise UserError("decode runs on one port count; give --ports P (a list is for `bench device`)")
+    return ports[0]
 
 
 def _radio(args: argparse.Namespace) -> dict[str, Any]:
@@ -37,7 +66,7 @@ def _decode(args: argparse.Namespace) -> dict[str, Any]:
         device_name=args.device,
         tokens=args.tokens,
         board=args.board,
-        ports=args.ports,
+        ports=_one_port_count(args.ports),
         policy=args.policy,
         repeat=args.repeat,
         profile=args.profile,
@@ -141,7 +170,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="decode, agent-cost: board for the roofline prediction",
     )
     bench.add_argument(
-        "--ports", type=positive_int, default=None, help="decode: weight ports (DMA + tile each) to run on"
+        "--ports", type=_port_counts, default=None,
+        help="decode: weight ports (DMA + tile each) to run on; device: a list, e.g. 1,2,4 (default 1)"
+    )
+    bench.add_argument(
+        "--format", type=_weight_formats, default=("int8",),
+        help="device: weight formats to time, e.g. int8,int4 (default int8)"
     )
     bench.add_argument(
         "--policy", default="w8a8", help="decode: weight precision per site (zynpu.model.precision.POLICIES)"

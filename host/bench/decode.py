@@ -117,13 +117,16 @@ def _measure(
     stages, samples = host_profile.profile(step, tokens, device) if profile else (None, 0)
 
     host_job_s = best.host_job_s if npu is not None else 0.0
+    # Each job priced in the format its weights stream in (an int4-gguf site stored in 8 bits is int8):
+    streamed = transformer.tile_formats
     at_ports = predict(
-        transformer.cfg, spec, npu.manifest, context=cache.length, ports=ports, precision=measured
+        transformer.cfg, spec, npu.manifest, context=cache.length, ports=ports, formats=streamed
     ) if npu is not None else None
     board_host = {"host_job_s": host_job_s * a53_slowdown, "host_token_s": best.host_token_s * a53_slowdown}
     manifest = npu.manifest if npu is not None else None
-    on_board = predict(transformer.cfg, spec, manifest, context=cache.length, precision=chosen, **board_host)
-    no_host = predict(transformer.cfg, spec, manifest, context=cache.length, precision=chosen, host_job_s=0.0)
+    board_formats = {"formats": streamed} if runs_int4 else {"precision": chosen}
+    on_board = predict(transformer.cfg, spec, manifest, context=cache.length, **board_formats, **board_host)
+    no_host = predict(transformer.cfg, spec, manifest, context=cache.length, **board_formats, host_job_s=0.0)
     measured_cycles = best.wave_cycles / tokens if npu is not None else None
     result: dict[str, Any] = {
         "model": model or DEFAULT_MODEL,

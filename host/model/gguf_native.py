@@ -90,6 +90,17 @@ class NativeLinear:
         return int(np.argmax(self.engine.matmul(xq, self.handle)[0] * self.scale))
 
 
+def streamed_format(weights: Mapping[str, Any], names: Sequence[str], fmt: str) -> str:
+    """The tile format the site's tensors are streamed in under policy format `fmt`: int4-gguf is int4
+    only where the GGUF stores every one of them as Q4_0/Q4_K, else the int8 fallback."""
+    if fmt != INT4_GGUF:
+        return "int8" if fmt == "int8" else "int4"
+    source = gguf_source(weights)
+    if source is None or any(n not in source.tensors for n in names):
+        return "int8"
+    return "int4" if all(source.tensors[n].qtype.name in FOUR_BIT for n in names) else "int8"
+
+
 def native_linear(
     weights: Mapping[str, Any],
     names: Sequence[str],
@@ -98,14 +109,10 @@ def native_linear(
     bias: np.ndarray | None = None,
 ) -> NativeLinear | None:
     """The site as int4 from the GGUF's 4-bit codes, or None (the caller builds it as int8 from float)."""
-    if engine is None or fmt != INT4_GGUF:
+    if engine is None or fmt != INT4_GGUF or streamed_format(weights, names, fmt) != "int4":
         return None
     source = gguf_source(weights)
-    if source is None or any(n not in source.tensors for n in names):
-        return None
     tensors = [source.tensors[n] for n in names]
-    if any(t.qtype.name not in FOUR_BIT for t in tensors):
-        return None
     _check_not_smoothed(weights, names)
     from zynpu.model.gguf_quants import decode  # the gguf package: present wherever a GGUF was read
 

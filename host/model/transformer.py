@@ -10,7 +10,7 @@ from tqdm import tqdm
 from zynpu.model.config import ModelConfig
 from zynpu.model.embedding import StoredRows, quantize_by_rows
 from zynpu.model.engine import EngineStats, MatmulEngine, MeteredEngine
-from zynpu.model.gguf_native import native_linear
+from zynpu.model.gguf_native import native_linear, streamed_format
 from zynpu.model.kvcache import KVCache
 from zynpu.model.layers import FLOAT32, Float32Numerics
 from zynpu.model.precision import Policy, policy
@@ -93,8 +93,10 @@ class Layer:
         cat = np.concatenate
         formats = policy(precision or {})
         biases = {"qkv": cat([w[p + "bq"], w[p + "bk"], w[p + "bv"]]) if cfg.qkv_bias else None}
+        self.tile_formats: dict[str, str] = {}  # site -> the format its weights stream in (roofline)
         for site in LAYER_SITES:  # one job each: qkv, o, gate_up, down (sites.py)
             fmt, bias = formats[site.name], biases.get(site.name)
+            self.tile_formats[site.name] = streamed_format(w, [p + n for n in site.weights], fmt)
             linear = native_linear(w, [p + n for n in site.weights], engine, fmt, bias)  # int4-gguf
             if linear is None:
                 kernels = [(w[p + n].shape[0], num.matmul_kernel(p + n)) for n in site.weights]
@@ -146,6 +148,11 @@ class Transformer:
         self.lm_head = native_linear(weights, [head_name], self.engine, head_fmt) or Linear(
             head, None, self.engine, head_kernels, head_fmt
         )
+        # Per decode job (roofline.decode_jobs order), the tile format its weights really stream in:
+        # an int4-gguf site the GGUF does not store in 4 bits streams as int8.
+        self.tile_formats = [f for layer in self.layers for f in layer.tile_formats.values()] + [
+            streamed_format(weights, [head_name], head_fmt)
+        ]
         self.ropes = layer_ropes(cfg, numerics)
 
     def new_cache(self, max_ctx: int | None = None) -> KVCache:

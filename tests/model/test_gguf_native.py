@@ -143,3 +143,29 @@ def test_a_smoothed_int4_gguf_site_is_refused(loaded) -> None:  # type: ignore[n
     smoothed_o = smooth(cfg, w, ids, {"qkv": 0.5, "o": 0.5, "gate_up": 0.5, "down": 0.5})
     with pytest.raises(ValueError, match=r"'o' is int4-gguf .* smoothed"):
         Transformer(cfg, smoothed_o, NumpyEngine(), progress=False, precision="gguf-o4")
+
+
+@pytest.mark.parametrize("name", ["gguf-all", "gguf-native"])
+def test_roofline_prices_each_tensor_in_the_format_it_streams(loaded, name) -> None:  # type: ignore[no-untyped-def]
+    """An int4-gguf site the GGUF stores in more than 4 bits streams as int8: the prediction for one
+    token is what the ref tile's counters and DMA traffic measure for that token, not the policy's int4."""
+    from zynpu.device import open_device
+    from zynpu.npu import Npu
+    from zynpu.roofline import board_spec, predict
+
+    cfg, w, _ = loaded("gemma3")
+    with open_device("ref") as device:
+        npu = Npu(device)
+        model = Transformer(cfg, w, npu, progress=False, precision=name)
+        cache = model.new_cache(4)
+        model.forward(np.array([1]), cache)
+        t = npu.total
+        before = (t.wave_cycles, t.bytes_in + t.bytes_out)
+        model.next_token(np.array([2]), cache)
+        cycles, traffic = t.wave_cycles - before[0], t.bytes_in + t.bytes_out - before[1]
+    assert "int8" in model.tile_formats and "int4" in model.tile_formats  # fallbacks and native sites
+    board = board_spec("kv260")
+    streamed = predict(cfg, board, npu.manifest, ports=1, formats=model.tile_formats)
+    assert (streamed.npu_cycles, streamed.weight_bytes + streamed.activation_bytes) == (cycles, traffic)
+    by_policy = predict(cfg, board, npu.manifest, ports=1, precision=policy(name))  # every site int4
+    assert by_policy.weight_bytes < streamed.weight_bytes and by_policy.npu_cycles < cycles

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import platform
 import shutil
@@ -121,11 +122,29 @@ VERILATOR_OPTIONS = (
 )
 
 
+# C++ flags for the model and harness. -O3 comes last on the command line (Verilator's OPT_FAST goes
+# first and user flags override it). -march=native: the per-cycle work vectorizes (about 1.5x here);
+# the cache key includes the CPU. -fno-semantic-interposition: the library's own calls (eval_step ->
+# eval -> its phases) may be inlined; nothing interposes them (3 % fewer instructions per cycle).
+COMPILER_FLAGS = "-fPIC -O3 -march=native -fno-semantic-interposition"
+# Profile-guided build: the model is one straight-line evaluation function of thousands of guarded
+# blocks; laid out from a training run's branch counts it runs about 1.3-1.5x faster per cycle here.
+PROFILE_GENERATE = "-fprofile-generate -fprofile-update=single"
+PROFILE_USE = "-fprofile-use -fprofile-correction -Wno-missing-profile"
+PROFILE_DATA = "Vzynpu_tile__ALL.gcda"  # the model's counts; the training run must write them
+TRAIN_TIMEOUT_S = 600
+
+
 def source_digest() -> str:
     """Digest of what shapes the simulator build: the RTL, the harness, Verilator and its options, the CPU."""
     return _digest(
-        [resources.files("zynpu.device.sim").joinpath(HARNESS)],
-        extra=rtl_digest() + cpu_signature() + " ".join(VERILATOR_OPTIONS),
+        [resources.files("zynpu.device.sim").joinpath(name) for name in (HARNESS, "train.py")],
+        extra=rtl_digest()
+        + cpu_signature()
+        + " ".join(VERILATOR_OPTIONS)
+        + COMPILER_FLAGS
+        + PROFILE_GENERATE
+        + PROFILE_USE,
     )
 
 
@@ -236,6 +255,31 @@ def _build(manifest: TileManifest, folder: Path, quiet: bool) -> None:
         "PATH": f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}",
     }
     objdir = folder / "obj"
+    built = objdir / LIBRARY
+    with _progress("compiling the tile with Verilator and g++, with profiling (first use only)", quiet):
+        _verilate(manifest, folder, env, PROFILE_GENERATE, link="-fprofile-generate")
+    with _progress("training the profile on a few jobs", quiet):
+        trained = _train(built, manifest, env)
+    for stale in objdir.iterdir():  # keep the counts and the generated C++, recompile everything else
+        if stale.suffix in (".o", ".a", ".so", ".gch"):
+            stale.unlink()
+    if not trained:
+        print(
+            "zynpu sim: the profile's training run failed; building without it (slower per cycle)",
+            file=sys.stderr,
+        )
+    with _progress("compiling the tile with the profile (first use only)", quiet):
+        _verilate(manifest, folder, env, PROFILE_USE if trained else "")
+    if not built.exists():
+        raise BuildError(f"Verilator finished but {built} is missing")
+    tmp = folder / (LIBRARY + ".tmp")
+    shutil.copyfile(built, tmp)
+    tmp.replace(folder / LIBRARY)
+
+
+def _verilate(manifest: TileManifest, folder: Path, env: dict[str, str], flags: str, link: str = "") -> None:
+    """One Verilator build of the model and harness into folder/obj, with extra compiler flags."""
+    root = verilator_root()
     command = [
         str(root / "bin" / "verilator"),
         "--cc",
@@ -247,24 +291,30 @@ def _build(manifest: TileManifest, folder: Path, quiet: bool) -> None:
         "--top-module",
         "zynpu_tile",
         "-Mdir",
-        str(objdir),
+        str(folder / "obj"),
         "-CFLAGS",
-        # -march=native: the per-cycle work vectorizes (about 1.5x here); the cache key includes the CPU.
-        f"-fPIC -O2 -march=native -DZSIM_LANES={manifest.lanes}",
+        f"{COMPILER_FLAGS} {flags} -DZSIM_LANES={manifest.lanes}",
         "-LDFLAGS",
-        "-shared",
+        f"-shared {link}".strip(),
         "-MAKEFLAGS",
         "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O3 OPT_SLOW=-O1",
         "-o",
         LIBRARY,
-        str(verilog),
-        str(harness),
+        str(folder / "zynpu_tile.v"),
+        str(folder / HARNESS),
     ]
-    with _progress("compiling the tile with Verilator and g++ (first use only)", quiet):
-        _run(command, folder, env)
-    built = objdir / LIBRARY
-    if not built.exists():
-        raise BuildError(f"Verilator finished but {built} is missing")
-    tmp = folder / (LIBRARY + ".tmp")
-    shutil.copyfile(built, tmp)
-    tmp.replace(folder / LIBRARY)
+    _run(command, folder, env)
+
+
+def _train(library: Path, manifest: TileManifest, env: dict[str, str]) -> bool:
+    """Run the instrumented library in a child process (the counts are written when it exits)."""
+    if not library.exists():
+        return False
+    manifest_file = library.parent / "manifest.json"
+    manifest_file.write_text(json.dumps(manifest.raw))
+    command = [sys.executable, "-m", "zynpu.device.sim.train", str(library), str(manifest_file)]
+    try:
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=TRAIN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return False
+    return result.returncode == 0 and (library.parent / PROFILE_DATA).exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -114,9 +115,13 @@ class SimChannel(DmaChannel):
 class SimDevice(Device):
     name = "sim"
 
-    def __init__(self, manifest: TileManifest | None = None, *, quiet: bool = False) -> None:
+    def __init__(
+        self, manifest: TileManifest | None = None, *, quiet: bool = False, library: Path | None = None
+    ) -> None:
+        """`library`: a built simulator to load instead of the cached one (the build's training run)."""
         self.manifest = manifest or load_manifest()
-        self._lib = _bind(ctypes.CDLL(str(ensure_library(self.manifest, quiet=quiet))))
+        path = library or ensure_library(self.manifest, quiet=quiet)
+        self._lib = _bind(ctypes.CDLL(str(path)))
         if self._lib.zsim_lanes() != self.manifest.lanes:
             raise RuntimeError("simulator library was built for another lane count")
         self._sim = self._lib.zsim_create()

@@ -4,8 +4,11 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <type_traits>
+#include <utility>
 
 #include "Vzynpu_tile.h"
+#include "Vzynpu_tile___024root.h"
 #include "verilated.h"
 
 #ifndef ZSIM_LANES
@@ -32,6 +35,31 @@ void set_keep(T& port, uint64_t bytes) {
 template <typename W>
 uint8_t* words(W& wide) { return reinterpret_cast<uint8_t*>(wide.data()); }
 
+// Verilator 5 finds a rising edge by comparing aclk with the value it had at the previous eval, kept in
+// the model's root as __Vtrigprevexpr___TOP__aclk__0. Where that member exists, one clock cycle is one
+// eval: the harness clears the remembered level and evaluates with aclk held high, instead of a
+// falling-edge eval (which only re-evaluates the input logic) followed by a rising-edge eval.
+// A Verilator that names it differently gets the two-eval cycle, which is equally exact.
+template <typename R, typename = void>
+struct EdgeMemory : std::false_type {};
+template <typename R>
+struct EdgeMemory<R, std::void_t<decltype(std::declval<R&>().__Vtrigprevexpr___TOP__aclk__0)>>
+    : std::true_type {};
+
+// A template on the root's type, so the branch a Verilator's root cannot compile is discarded.
+template <typename Top, typename Root>
+void clock_rising_edge(Top* top, Root* root) {
+    if constexpr (EdgeMemory<Root>::value) {
+        root->__Vtrigprevexpr___TOP__aclk__0 = 0;
+        top->eval();  // aclk stays high between cycles
+    } else {
+        top->aclk = 0;
+        top->eval();
+        top->aclk = 1;
+        top->eval();
+    }
+}
+
 struct Sim {
     std::unique_ptr<VerilatedContext> context;
     std::unique_ptr<Vzynpu_tile> top;
@@ -42,10 +70,17 @@ struct Sim {
     uint32_t source_gap_mask = 0;  // MM2S gap pattern: bit (cycle % 32) set = TVALID low
 
     Sim() : context(new VerilatedContext), top(new Vzynpu_tile(context.get())) {
-        top->aclk = 0;
+        top->aclk = 1;  // held high between cycles; the first eval takes it as the initial level
         top->aresetn = 0;
         top->eval();
     }
+
+    // The clock's rising edge: registers take their next values and the logic behind them settles.
+    void rising_edge() { clock_rising_edge(top.get(), top->rootp); }
+
+    // Re-evaluate the logic after the harness changed an input between edges (no clock edge: aclk and
+    // its remembered level are both high), so outputs read before the next edge see the new inputs.
+    void settle() { top->eval(); }
 
     void drive_streams() {
         const bool gap = (source_gap_mask >> (cycles & 31)) & 1;
@@ -69,12 +104,10 @@ struct Sim {
     uint32_t rdata = 0;
     int bresp = 0, rresp = 0;
 
-    // One clock cycle. The tile's READY/VALID outputs are registered (functions of state only), so
-    // they are valid right after the falling-edge eval: inputs are set after it and the rising-edge
-    // eval is the only one that evaluates logic. That halves the work per cycle.
+    // One clock cycle. The tile's stream READY/VALID outputs are registered (functions of state only),
+    // so the values left by the last edge hold while the stream inputs for this cycle are set; the
+    // rising edge is then the only evaluation of the cycle.
     void tick() {
-        top->aclk = 0;
-        top->eval();
         drive_streams();
         const bool s_fire = top->s_axis_tvalid && top->s_axis_tready;
         const bool m_fire = top->m_axis_tvalid && top->m_axis_tready;
@@ -92,8 +125,7 @@ struct Sim {
             std::memcpy(beat, words(top->m_axis_tdata), kLanes);
             beat_last = top->m_axis_tlast;
         }
-        top->aclk = 1;
-        top->eval();
+        rising_edge();
         ++cycles;
         if (s_fire) {
             mm2s.done += (mm2s.length - mm2s.done) < kLanes ? (mm2s.length - mm2s.done) : kLanes;
@@ -111,12 +143,14 @@ struct Sim {
 
     void reset(int hold) {
         top->aresetn = 0;
+        settle();
         for (int i = 0; i < hold; ++i) tick();
         top->aresetn = 1;
         mm2s = Channel();
         s2mm = Channel();
         top->s_axi_awvalid = top->s_axi_wvalid = top->s_axi_arvalid = 0;
         top->s_axi_bready = top->s_axi_rready = 0;
+        settle();
         tick();
     }
 };
@@ -149,14 +183,17 @@ int zsim_reg_write(void* handle, uint32_t addr, uint32_t data, uint32_t strb, ui
     top->s_axi_awvalid = 1;
     top->s_axi_wvalid = 1;
     top->s_axi_bready = 1;
+    sim->settle();
     int result = -1;
     for (uint32_t i = 0; i < max_cycles && result < 0; ++i) {
         sim->tick();
         if (sim->aw_fire) top->s_axi_awvalid = 0;
         if (sim->w_fire) top->s_axi_wvalid = 0;
         if (sim->b_fire) result = sim->bresp;
+        if (sim->aw_fire || sim->w_fire || sim->b_fire) sim->settle();
     }
     top->s_axi_awvalid = top->s_axi_wvalid = top->s_axi_bready = 0;
+    sim->settle();
     return result;
 }
 
@@ -168,6 +205,7 @@ int zsim_reg_read(void* handle, uint32_t addr, uint32_t* data, uint32_t max_cycl
     top->s_axi_arprot = 0;
     top->s_axi_arvalid = 1;
     top->s_axi_rready = 1;
+    sim->settle();
     int result = -1;
     for (uint32_t i = 0; i < max_cycles && result < 0; ++i) {
         sim->tick();
@@ -176,8 +214,10 @@ int zsim_reg_read(void* handle, uint32_t addr, uint32_t* data, uint32_t max_cycl
             *data = sim->rdata;
             result = sim->rresp;
         }
+        if (sim->ar_fire || sim->r_fire) sim->settle();
     }
     top->s_axi_arvalid = top->s_axi_rready = 0;
+    sim->settle();
     return result;
 }
 
