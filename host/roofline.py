@@ -7,7 +7,8 @@ So a wave of jobs (one per port, `npu.plan`) costs max(slowest port's tile cycle
 sustained DDR bandwidth); the tile cycles come from the manifest's cycle model. The host adds its
 driver cost per tile job and its work between jobs (norms, attention, activation quantization, the LM
 head's arg-max), both measured on this machine by `zynpu bench decode` and scaled to the board's
-Cortex-A53 by `A53_SLOWDOWN`; the host waits on each job, so tokens/s = 1 / (NPU time + host time).
+Cortex-A53 by `A53_SLOWDOWN` (the Python host) or `A53_COMPILED_SLOWDOWN` plus the A53's DRAM streaming
+(the native C host, `--host native`); the host waits on each job, so tokens/s = 1 / (NPU time + host time).
 """
 
 from __future__ import annotations
@@ -46,6 +47,28 @@ A53_SLOWDOWN_SOURCE = (
     "1.4 GHz 245 s (its issue #20, user-reported) vs 23.3 s measured on this machine's AMD EPYC; "
     "x 1.4/1.333 GHz for the K26 (derivation in zynpu.roofline)"
 )
+
+# The same factor for COMPILED host code (zynpu.native: the decode step in C, -O3): how much slower the
+# K26's Cortex-A53 at 1.333 GHz runs compiled C than this development machine. Source: sysbench 1.0.20
+# `sysbench cpu --threads=1` (compiled C: a prime-number loop of integer divisions and square roots),
+# 687.45 events/s on a Raspberry Pi 3B+ (Cortex-A53 at 1.4 GHz) as published by leoncode.co.uk
+# ("Raspberry Pi CPU Benchmarks", the Sysbench table); the same version (Debian's 1.0.20+ds-5) measured
+# here: 2154 events/s (best of 3 runs of 10 s at load average 3, 2 cores, AMD EPYC vCPU). 2154 / 687.45
+# = 3.13 at 1.4 GHz, x 1.4 / 1.333 for the K26's clock = 3.3. One integer benchmark: the float loops of a
+# decode step are not the same mix, and the Pi's figure is presumably from 32-bit Raspberry Pi OS.
+A53_COMPILED_SLOWDOWN = 3.3
+A53_COMPILED_SLOWDOWN_SOURCE = (
+    "sysbench 1.0.20 cpu, 1 thread: Raspberry Pi 3B+ Cortex-A53 1.4 GHz 687.45 events/s "
+    "(leoncode.co.uk, Raspberry Pi CPU Benchmarks) vs 2154 events/s measured on this machine's AMD EPYC; "
+    "x 1.4/1.333 GHz for the K26 (derivation in zynpu.roofline)"
+)
+# What one Cortex-A53 core streams from DRAM, for the host's memory-bound work that compiled code does not
+# hide: reading the tile's int32 results (the LM head's 262,144 x 4 bytes, DMA-written, so not in any
+# cache) and the float32 KV cache in attention. Source: TI SPRAD90 (AM62A benchmarks, Cortex-A53, LMBench
+# `bw_mem 8M bcopy`, one core): 2,125.96 MB/s copied (LMBench counts a byte read and written once). Same
+# core, another SoC's memory (LPDDR4): a proxy until a KV260 measures it.
+A53_STREAM_BYTES_PER_S = 2.126e9
+A53_STREAM_SOURCE = "TI SPRAD90 (AM62A, Cortex-A53): LMBench bw_mem 8M bcopy, 1 core, 2,125.96 MB/s"
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ def _decode(args: argparse.Namespace) -> dict[str, Any]:
         policy=args.policy,
         repeat=args.repeat,
         profile=args.profile,
+        host=args.host,
     )
 
 
@@ -195,6 +196,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument(
         "--profile", action="store_true",
         help="decode: also profile the tokens (cProfile) and report host time per stage (us per token)"
+    )
+    bench.add_argument(
+        "--host", choices=("python", "native"), default="python",
+        help="decode: the host loop in Python (default) or one C call per token (zynpu.native, ref ports)"
     )
     bench.add_argument("--no-cocotb", action="store_true", help="device: skip the cocotb comparison")
     bench.epilog = "\n".join(f"  {name:8s} {text}" for name, (text, _) in BENCHES.items())

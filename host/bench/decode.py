@@ -39,6 +39,7 @@ from . import host_profile
 
 DEFAULT_MODEL = "tiny-qwen3"
 PROMPT = "The tile streams one weight beat per cycle"
+HOSTS = ("python", "native")  # where the decode step's host work runs
 
 
 def run(
@@ -51,10 +52,22 @@ def run(
     a53_slowdown: float = A53_SLOWDOWN,
     repeat: int = 1,
     profile: bool = False,
+    host: str = "python",
 ) -> dict[str, Any]:
     """Decode `tokens` tokens `repeat` times (host costs: the least CPU time of the repeats, and all of
-    them), then with `profile` once more under cProfile for the per-stage breakdown of host time."""
+    them), then with `profile` once more under cProfile for the per-stage breakdown of host time.
+
+    `host`: "python" (the model's forward in Python/numpy, through the driver) or "native" (each decode
+    step one C call on native ref ports: zynpu.native.bench; measured in wall time minus device time)."""
     ports = ports or 1
+    if host not in HOSTS:
+        raise UserError(f"unknown host {host!r}; choose one of {', '.join(HOSTS)}")
+    if host == "native":
+        if profile:
+            raise UserError("--profile samples the Python host; the native host has no Python stages")
+        from ..native.bench import measure
+
+        return measure(model or DEFAULT_MODEL, device_name, tokens, board, ports, policy, repeat)
     engine, device = _open_engine(device_name, ports)
     try:
         return _measure(
