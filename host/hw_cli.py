@@ -51,7 +51,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 def cmd_verilog(args: argparse.Namespace) -> int:
     from zynpu.hw.export import verilog_text
 
-    text = verilog_text(_config(args))
+    text = verilog_text(_config(args), primitives=not args.dsp_model)
     if args.output:
         out = Path(args.output)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -84,4 +84,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_config_options(verilog)
     verilog.add_argument("-o", "--output", help="write to this file instead of stdout")
+    verilog.add_argument(
+        "--dsp-model",
+        action="store_true",
+        help="the MAC slices as plain logic (for a simulator) instead of DSP48E2 instances (for Vivado)",
+    )
     verilog.set_defaults(func=cmd_verilog)

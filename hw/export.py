@@ -1,12 +1,14 @@
 """Write the tile's Verilog (Amaranth -> Yosys): one design, two renderings.
 
-`verilog_text` is what Vivado reads: Amaranth's own conversion, module hierarchy and names kept.
+`verilog_text` is Amaranth's own conversion, module hierarchy and names kept: with `primitives=True`
+(the MAC slices as DSP48E2 instances) it is what Vivado reads (`zynpu hw verilog`), without it (the
+slices' model, `rtl.dsp48e2`) what the cocotb suite simulates.
 `simulation_verilog_text` is the same RTLIL flattened and optimized by Yosys (`proc; flatten; opt
 -full; wreduce`), for Verilator: registers with an enable become `if (en) q <= d`, so an idle MAC row
 costs a branch instead of its adders, and Amaranth's per-register next-state processes disappear. The
 simulator then does less than half the work per clock (see `zynpu bench device`). Both come from the
-same elaborated design; the cocotb suite checks the first, the sim device's tests the second, each bit
-for bit against the reference model.
+same elaborated design; the cocotb suite checks the first (with the slices' model), the sim device's
+tests the second, each bit for bit against the reference model.
 """
 
 from __future__ import annotations
@@ -40,12 +42,14 @@ def rtlil_text(config: spec.TileConfig = spec.DEFAULT_CONFIG) -> str:
     return rtlil.convert(ZynpuTile(config), name=TOP_NAME, emit_src=False)
 
 
-def verilog_text(config: spec.TileConfig = spec.DEFAULT_CONFIG) -> str:
+def verilog_text(config: spec.TileConfig = spec.DEFAULT_CONFIG, *, primitives: bool = False) -> str:
+    """`primitives`: the MAC slices as DSP48E2 instances (what Vivado gets from `zynpu hw verilog`);
+    without it their model in plain logic, which Verilator and Icarus can run."""
     from amaranth.back import verilog
 
     from .rtl.top import ZynpuTile
 
-    return verilog.convert(ZynpuTile(config), name=TOP_NAME, emit_src=False)
+    return verilog.convert(ZynpuTile(config, primitives=primitives), name=TOP_NAME, emit_src=False)
 
 
 def simulation_verilog_text(config: spec.TileConfig = spec.DEFAULT_CONFIG) -> str:

@@ -5,7 +5,8 @@ WHY here and not Vivado: the project has no Vivado in CI, and what decides wheth
 and whether each DSP48E2 uses its pipeline registers. Both are exact properties of the netlist.
 
 A level is one combinational cell (LUT1-6, CARRY8, MUXF7-9), counted the way Vivado's timing
-report counts "logic levels": each CARRY8 of a chain is one. Yosys before 0.3x maps UltraScale+
+report counts "logic levels": each CARRY8 of a chain is one; an INV is passed through as no level
+(Vivado folds it into what it drives). Yosys before 0.3x maps UltraScale+
 carry chains to CARRY4 cells; two consecutive CARRY4 of a chain are one CARRY8 site, so only every
 other CARRY4 of a chain counts. Paths start at a register, a DSP or RAM
 output (or a top-level input port, reported apart) and end at any input of such a cell.
@@ -17,7 +18,10 @@ import re
 import sys
 from typing import Any
 
-COMBINATIONAL = re.compile(r"^(LUT[1-6]|CARRY[48]|MUXF[789])$")
+COMBINATIONAL = re.compile(r"^(LUT[1-6]|CARRY[48]|MUXF[789]|INV)$")
+# Combinational cells that are no level: Vivado folds an inverter into the LUT, CE/R pin or DSP input
+# it drives. They must not end or start a path either (Yosys leaves several hundred INV cells).
+ZERO_LEVEL = ("INV",)
 CONSTANT = ("0", "1", "x", "z")
 NONE = -(10**9)
 
@@ -77,7 +81,8 @@ def logic_levels(netlist: dict[str, Any], top: str, worst: int = 12) -> dict[str
         memo[name] = (NONE, NONE, None, None)  # breaks a (never expected) combinational loop
         best_reg, best_port, start = NONE, NONE, None
         cell = cells[name]
-        step = 0 if cell["type"] == "CARRY4" and carry4_position(name) % 2 else 1
+        odd_carry4 = cell["type"] == "CARRY4" and carry4_position(name) % 2
+        step = 0 if cell["type"] in ZERO_LEVEL or odd_carry4 else 1
         for pin, bits in cell["connections"].items():
             if cell.get("port_directions", {}).get(pin) != "input":
                 continue

@@ -5,8 +5,14 @@ fit, what dominates, and is it shaped for the clock". Besides resources the repo
 - `logic_levels`: the longest register-to-register paths counted in LUT/CARRY8/MUXF cells (what
   Vivado calls logic levels; each CARRY8 of a chain is one), outside DSP48E2 and block-RAM primitives,
   measured on the mapped netlist (`netlist_levels`); paths from the top-level ports are listed apart;
-- `dsp_registers`: how each DSP48E2 is registered (AREG/BREG/MREG/PREG), and how many are fully
-  registered (A, B, M and P all on).
+- `dsp_registers`: how each DSP48E2 is registered (AREG/BREG/MREG/PREG, read from the cells' parameters
+  in the netlist), and how many are fully registered (A, B, M and P all on).
+The MAC slices are elaborated as DSP48E2 primitives (`rtl.dsp48e2`, `ZynpuTile(primitives=True)`), as
+Vivado gets them from `zynpu hw verilog`: Yosys (0.23 and 0.70 alike) maps no pipeline register into an
+inferred DSP48E2, so an inferred build would say nothing about the design Vivado sees.
+`-nowidelut` keeps ABC to LUT6s: with wide LUTs it maps a 7- or 8-input function as one "LUT" that
+is really a LUT6 and one or two MUXF cells, so its depth-optimal mapping is not depth-optimal in the
+levels counted here (a LUT8 is three). It costs few LUTs (a 1 x 16 build: 2,892 instead of 3,027).
 The default build is checked against XCK26/XCZU7EV; `--config zu3eg` synthesizes the smaller build
 meant for the XCZU3EG (`SMALL_CONFIGS`). The report lands in build/synth/report.json.
 """
@@ -67,13 +73,6 @@ def synth_yosys_command() -> list[str]:
     return [native, "-q"] if native else yosys_command()
 
 
-# Yosys 0.23's `xilinx_dsp` packs pipeline registers into DSP48E1 and DSP48A1 cells only: for
-# UltraScale+ (DSP48E2) it maps the multipliers and leaves every register in the fabric, whatever the
-# RTL. The probe synthesizes one row of the array for 7-series (`-family xc7`), whose DSP48E1 has the
-# same A/B, M and P registers, to show which registers the RTL offers a DSP.
-PROBE_CONFIG = spec.TileConfig(rows=1, lanes=16, max_k=256)
-
-
 def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT, family: str = "xcup") -> dict:
     from amaranth.back import rtlil
 
@@ -81,9 +80,10 @@ def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT, family: 
 
     out.mkdir(parents=True, exist_ok=True)
     il = out / f"{TOP_NAME}.il"
-    il.write_text(rtlil.convert(ZynpuTile(config), name=TOP_NAME))
+    il.write_text(rtlil.convert(ZynpuTile(config, primitives=True), name=TOP_NAME))
     script = (
-        f"read_rtlil {il.name}; synth_xilinx -family {family} -top {TOP_NAME} -flatten -noiopad -noclkbuf; "
+        f"read_rtlil {il.name}; "
+        f"synth_xilinx -family {family} -top {TOP_NAME} -flatten -noiopad -noclkbuf -nowidelut; "
         "tee -o stat.txt stat; "
         "write_json netlist.json"
     )
@@ -100,7 +100,6 @@ def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT, family: 
     if result.returncode or not (out / "netlist.json").exists():
         raise SystemExit(f"yosys failed (no netlist written):\n{result.stderr[-3000:]}")
     resources = count_cells((out / "stat.txt").read_text())
-    dsp_kind = "DSP48E2" if family.startswith("xcu") else "DSP48E1"
     netlist = json.loads((out / "netlist.json").read_text())
     report = {
         "tool": f"{' '.join(synth_yosys_command()[:1])} synth_xilinx -family {family}",
@@ -111,7 +110,7 @@ def run(config: spec.TileConfig = spec.DEFAULT_CONFIG, out: Path = OUT, family: 
         "resources": {k: v for k, v in resources.items() if k != "cells"},
         "cells": resources["cells"],
         "logic_levels": logic_levels(netlist, TOP_NAME),
-        "dsp_registers": dsp_registers(netlist, TOP_NAME, dsp_kind),
+        "dsp_registers": dsp_registers(netlist, TOP_NAME, "DSP48E2"),
         "share": {
             part: {k: (resources[k] / total if total else None) for k, total in capacity.items()}
             for part, capacity in PARTS.items()
@@ -141,12 +140,6 @@ def print_table(report: dict) -> None:
     dsps = report["dsp_registers"]
     print(f"DSP48E2: {dsps['total']}, fully registered (A,B,M,P): {dsps['fully_registered']}")
     print(f"  by registers: {dsps['by_registers']}")
-    probe = report.get("dsp_probe_xc7")
-    if probe:
-        print(
-            f"DSP probe ({probe['rows']} row, -family xc7, DSP48E1 packer): {probe['total']} DSPs, "
-            f"fully registered {probe['fully_registered']}; by registers: {probe['by_registers']}"
-        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -163,9 +156,6 @@ def main(argv: list[str] | None = None) -> None:
     config = SMALL_CONFIGS.get(args.config, spec.DEFAULT_CONFIG)
     out = OUT if args.config == "default" else OUT / args.config
     report = run(config, out)
-    probe = run(PROBE_CONFIG, out / "dsp_probe_xc7", family="xc7")
-    report["dsp_probe_xc7"] = {"rows": PROBE_CONFIG.rows, **probe["dsp_registers"]}
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)
     print(f"wrote {out / 'report.json'}")
 

@@ -1,14 +1,15 @@
 """Performance counters: 32-bit, wrapping, cleared together; one increment input each.
 
 A 32-bit increment is a LUT and four CARRY8 cells: five logic levels, one more than a 300 MHz path
-allows. So every 32-bit count here is two 16-bit halves (`SplitCounter`): the low half counts, its
-wrap is registered, and the high half takes its precomputed successor one cycle later. The value
-read out selects that successor while the carry is pending, so it is exact in every cycle.
+allows. So every 32-bit count here is two 16-bit halves (`SplitCounter`): the low half counts, and the
+high half takes its precomputed successor (`hi + 1`, a register) in the same cycle the low half
+wraps, which a registered flag (`lo_full`: the low half is all ones) announces. The value read out
+is the two registers as they are: exact in every cycle, with no multiplexer behind them.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -26,16 +27,16 @@ class SplitCounter(wiring.Component):
         m = Module()
         lo = Signal(HALF)
         hi = Signal(HALF)
-        hi_next = Signal(HALF)  # hi + 1, ready before the carry needs it
-        carry = Signal()
-        m.d.sync += [hi_next.eq(hi + 1), carry.eq(0)]
-        with m.If(carry):
-            m.d.sync += hi.eq(hi_next)
+        hi_next = Signal(HALF)  # hi + 1, ready before the wrap needs it (hi changes every 2**16 counts)
+        lo_full = Signal()  # lo is all ones: the next increment wraps it
+        m.d.sync += hi_next.eq(hi + 1)
         with m.If(self.inc):
-            m.d.sync += [lo.eq(lo + 1), carry.eq(lo.all())]
+            m.d.sync += [lo.eq(lo + 1), lo_full.eq(lo == (1 << HALF) - 2)]
+            with m.If(lo_full):
+                m.d.sync += hi.eq(hi_next)
         with m.If(self.load):
-            m.d.sync += [lo.eq(self.load_value), hi.eq(0), carry.eq(0)]
-        m.d.comb += self.value.eq(Cat(lo, Mux(carry, hi_next, hi)))
+            m.d.sync += [lo.eq(self.load_value), hi.eq(0), lo_full.eq(0)]
+        m.d.comb += self.value.eq(Cat(lo, hi))
         return m
 
 

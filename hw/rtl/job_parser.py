@@ -10,13 +10,22 @@ beat requested.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import spec
 from .axis import ErrorCode, array_feed_signature, axis_signature, block_signature, error_signature
 from .counters import SplitCounter
+
+
+def _above(value, limit: int):
+    """value > limit (unsigned constant) as an OR of the high bits and a compare as narrow as `limit`:
+    a 32-bit header field against a small bound is then two LUT levels, not a 32-bit carry chain."""
+    bits = limit.bit_length()
+    if limit == (1 << bits) - 1:  # all ones: only the high bits can exceed it
+        return value[bits:].any()
+    return value[bits:].any() | (value[:bits] > limit)
 
 
 def _header_value(data: Signal, name: str):
@@ -62,19 +71,26 @@ class JobParser(wiring.Component):
         feed = self.feed
 
         rows_m1 = Signal(self.row_bits)  # M - 1
-        k_last = Signal(self.k_bits)  # k of a block's last weight beat: K - 1 (int8), its even floor (int4)
-        k_beats_m1 = Signal(self.word_bits)  # activation beats per row - 1
-        blocks_m1 = Signal(range(max_blocks))  # weight blocks - 1
+        k_beats_m2 = Signal(range(-1, cfg.act_words))  # activation beats per row - 2
         int4 = Signal()
+        # Where a block and the job end, as down counters whose sign bit is the flag (WHY: no compare
+        # of a wide counter sits between a register and the stream's TREADY or the state it feeds).
+        # `k_left`: weight beats left in the block after the next one, minus 1: negative on its last
+        # beat; reloaded from `k_reload` (weight beats per block - 2) when a block ends.
+        # `blocks_left`: blocks left after this one, minus 1: negative in the job's last block.
+        k_left = Signal(signed(self.k_bits + 1))
+        k_reload = Signal(signed(self.k_bits + 1))
+        blocks_left = Signal(range(-1, max_blocks))
+        scale_next = Signal()  # int4: the next weight-phase beat is a scale beat (g_pos == 0)
         act_row = Signal(self.row_bits)
         act_word = Signal(self.word_bits)
         w_k = Signal(self.k_bits)
         g_pos = Signal(range(group_beats + 1))  # weight beats into the int4 group; 0: a scale beat is next
-        w_block = Signal(range(max_blocks))
-        m.submodules.index = beats = SplitCounter(load_value=1)
-        index = beats.value  # index of the current input beat within the packet
+        # Index of the beat on the bus within its packet: counts accepted beats, back to 0 with each
+        # packet's last beat (every way back to IDLE passes one), so it needs no state multiplexer.
+        m.submodules.index = beats = SplitCounter(load_value=0)
+        index = beats.value
         outstanding = Signal()
-        cur_index = Signal(32)  # index of the beat on the bus within its packet
         err_at = Signal(32)
         err_code = Signal(ErrorCode)
         m.d.comb += [
@@ -83,11 +99,15 @@ class JobParser(wiring.Component):
             self.drained.ready.eq(1),
         ]
 
-        m.d.comb += beats.inc.eq(fire)
+        m.d.comb += [beats.inc.eq(fire), beats.load.eq(fire & beat.last)]
+        # The end of the activations, as down-counter sign bits like the weights' (`word_left`: words
+        # left in the row after the next one, minus 1; `rows_left`: rows left after this one, minus 1).
+        word_left = Signal(range(-1, cfg.act_words))
+        rows_left = Signal(range(-1, cfg.rows))
 
-        scale_beat = int4 & (g_pos == 0)
-        last_k = (w_k == k_last) & ~scale_beat
-        final = last_k & (w_block == blocks_m1)
+        scale_beat = scale_next
+        last_k = k_left[-1] & ~scale_beat
+        final = last_k & blocks_left[-1]
 
         with m.If(self.drained.valid):
             m.d.sync += outstanding.eq(0)
@@ -110,7 +130,7 @@ class JobParser(wiring.Component):
 
         def raise_error(code: ErrorCode) -> None:
             m.d.comb += self.err_detect.eq(1)
-            m.d.sync += [err_code.eq(code), err_at.eq(cur_index)]
+            m.d.sync += [err_code.eq(code), err_at.eq(index)]
             with m.If(beat.last):
                 m.next = "ERROR_WAIT"
             with m.Else():
@@ -125,37 +145,44 @@ class JobParser(wiring.Component):
             (_header_value(beat.data, "magic") != spec.HEADER_MAGIC)
             | (_header_value(beat.data, "format") != spec.HEADER_FORMAT)
             | (_header_value(beat.data, "flags") != 0)
-            | (h_weights > max(spec.WeightFormat))
+            | _above(h_weights, max(spec.WeightFormat))
             | (_header_value(beat.data, "reserved") != 0)
         )
         if lanes > spec.HEADER_BYTES:
             header_bad = header_bad | beat.data[8 * spec.HEADER_BYTES :].any()
         shape_bad = (
-            (h_m == 0) | (h_m > cfg.rows) | (h_k == 0) | (h_k > cfg.max_k) | (h_n == 0) | (h_n > spec.MAX_N)
+            ~h_m.any()
+            | _above(h_m, cfg.rows)
+            | ~h_k.any()
+            | _above(h_k, cfg.max_k)
+            | ~h_n.any()
+            | _above(h_n, spec.MAX_N)
         )
         h_int4 = h_weights == spec.WeightFormat.INT4
 
         with m.FSM(name="parser"):
             with m.State("IDLE"):
-                m.d.comb += [sink.ready.eq(1), cur_index.eq(0)]
+                m.d.comb += sink.ready.eq(1)
                 with m.If(fire):
-                    m.d.comb += beats.load.eq(1)
+                    # Weight beats per block: K (int8), ceil(K / 2) (int4).
+                    k_reload_value = Mux(h_int4, ((h_k + 1) >> 1) - 2, h_k - 2)
                     m.d.sync += [
                         rows_m1.eq(h_m - 1),
-                        k_last.eq(h_k - 1),
-                        k_beats_m1.eq(((h_k + lanes - 1) >> shift) - 1),
-                        blocks_m1.eq(((h_n + lanes - 1) >> shift) - 1),
+                        k_beats_m2.eq(((h_k + lanes - 1) >> shift) - 2),
+                        k_reload.eq(k_reload_value),
+                        k_left.eq(k_reload_value),
+                        blocks_left.eq(((h_n + lanes - 1) >> shift) - 2),
                         int4.eq(h_int4),
+                        scale_next.eq(h_int4),
                         act_row.eq(0),
                         act_word.eq(0),
+                        word_left.eq(((h_k + lanes - 1) >> shift) - 2),
+                        rows_left.eq(h_m - 2),
                         w_k.eq(0),
                         g_pos.eq(0),
-                        w_block.eq(0),
                         outstanding.eq(0),
                         self.final_block.eq(0),
                     ]
-                    with m.If(h_int4):
-                        m.d.sync += k_last.eq((h_k - 1) & ~1)
                     with m.If(~keep_ok):
                         raise_error(ErrorCode.BAD_KEEP)
                     with m.Elif(header_bad):
@@ -169,7 +196,6 @@ class JobParser(wiring.Component):
 
             with m.State("ACTIVATIONS"):
                 m.d.comb += [
-                    cur_index.eq(index),
                     sink.ready.eq(1),
                     self.busy.eq(1),
                     self.input_phase.eq(1),
@@ -180,16 +206,24 @@ class JobParser(wiring.Component):
                     with m.Elif(beat.last):
                         raise_error(ErrorCode.EARLY_LAST)
                     with m.Else():
-                        m.d.sync += [feed.act_we.eq(1), act_word.eq(act_word + 1)]
-                        with m.If(act_word == k_beats_m1):
-                            m.d.sync += [act_word.eq(0), act_row.eq(act_row + 1)]
-                            with m.If(act_row == rows_m1):
+                        m.d.sync += [
+                            feed.act_we.eq(1),
+                            act_word.eq(act_word + 1),
+                            word_left.eq(word_left - 1),
+                        ]
+                        with m.If(word_left[-1]):
+                            m.d.sync += [
+                                act_word.eq(0),
+                                word_left.eq(k_beats_m2),
+                                act_row.eq(act_row + 1),
+                                rows_left.eq(rows_left - 1),
+                            ]
+                            with m.If(rows_left[-1]):
                                 m.next = "WEIGHTS"
 
             with m.State("WEIGHTS"):
                 # A block's last beat waits until the previous block's results have drained.
                 m.d.comb += [
-                    cur_index.eq(index),
                     sink.ready.eq(~(last_k & outstanding)),
                     self.busy.eq(1),
                     self.input_phase.eq(1),
@@ -202,16 +236,23 @@ class JobParser(wiring.Component):
                     with m.Elif(final & ~beat.last):
                         raise_error(ErrorCode.MISSING_LAST)
                     with m.Elif(scale_beat):
-                        m.d.sync += [feed.push_scale.eq(1), g_pos.eq(1)]
+                        m.d.sync += [feed.push_scale.eq(1), g_pos.eq(1), scale_next.eq(0)]
                     with m.Else():
-                        m.d.sync += [feed.push_valid.eq(1), w_k.eq(w_k + 1 + int4), g_pos.eq(g_pos + 1)]
+                        m.d.sync += [
+                            feed.push_valid.eq(1),
+                            w_k.eq(w_k + 1 + int4),
+                            g_pos.eq(g_pos + 1),
+                            k_left.eq(k_left - 1),
+                        ]
                         with m.If(g_pos == group_beats):
-                            m.d.sync += g_pos.eq(0)
+                            m.d.sync += [g_pos.eq(0), scale_next.eq(int4)]
                         with m.If(last_k):
                             m.d.sync += [
                                 w_k.eq(0),
                                 g_pos.eq(0),
-                                w_block.eq(w_block + 1),
+                                scale_next.eq(int4),
+                                k_left.eq(k_reload),
+                                blocks_left.eq(blocks_left - 1),
                                 outstanding.eq(1),
                                 self.final_block.eq(final),
                             ]
@@ -225,7 +266,6 @@ class JobParser(wiring.Component):
 
             with m.State("DRAIN"):
                 m.d.comb += [
-                    cur_index.eq(index),
                     sink.ready.eq(1),
                     self.busy.eq(1),
                     self.input_phase.eq(1),

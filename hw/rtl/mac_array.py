@@ -6,11 +6,13 @@ one streamed beat feeds `rows` token rows. Each row keeps its own activations in
 products per beat: `a` (weight at k, activation x[k]) and `b` (weight at k + 1, x[k + 1]; zero for
 int8), each in its own accumulator; the block's result is their sum.
 
-Every product is laid out as one DSP48E2 with all its pipeline registers (WHY: 300 MHz needs them):
+Every product is one DSP48E2 with all its pipeline registers (WHY: 300 MHz needs them), written
+out as a primitive for synthesis and modelled for simulation (`dsp48e2.MacDspRow`):
 - the activation memory's read address is registered (the beat's k arrives one cycle ahead, on the
   `lead` chain) and so is its output word (BRAM output register);
 - the byte select feeds the A register, a private copy of the beat's weight the B register;
-- the product is registered (MREG), the accumulator is the P register (first beat: load, else add).
+- the product is registered (MREG), the accumulator is the P register (first beat: OPMODE loads,
+  else adds), so no adder of the MAC is in the fabric.
 
 Timing of a beat that sits in row r's chain register at cycle t: A/B registers at t+1, product at
 t+2, accumulators at t+3 (last beat: `committed` at t+3), the low half of their sum at t+4
@@ -23,19 +25,21 @@ beat by beat, and shifts the rows up after each row: a shift register in place o
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Signal, signed, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from .. import spec
 from .axis import WEIGHT_BITS, array_beat_signature, array_feed_signature
+from .dsp48e2 import MacDspRow
 
 HALF = 16  # the accumulators' sum is added in two halves
 
 
 class MacArray(wiring.Component):
-    def __init__(self, config: spec.TileConfig) -> None:
+    def __init__(self, config: spec.TileConfig, *, primitives: bool = False) -> None:
         self.config = config
+        self.primitives = primitives  # DSP48E2 instances (synthesis, Vivado) or their model (simulation)
         lanes = config.lanes
         super().__init__(
             {
@@ -107,61 +111,52 @@ class MacArray(wiring.Component):
             int4 = self.feed.int4  # the job's format: constant while its beats are in flight
             with m.If(p_valid & in_job):
                 m.d.sync += [wa.eq(p_a), first.eq(p_first), last.eq(p_last)]
-            # The `b` products (k + 1) only exist for int4: an int8 job leaves them idle (and ignores
-            # their accumulators), which halves the simulator's work per int8 beat.
             with m.If(p_valid & in_job & int4):
                 m.d.sync += wb.eq(p_b)
             busy += [lead_valid, valid]
 
-            # DSP operand registers (A: activation, B: weight) and control, one cycle after the chain.
-            x_a = Signal(signed(8), name=f"row{r}_xa", reset_less=True)
-            x_b = Signal(signed(8), name=f"row{r}_xb", reset_less=True)
-            with m.If(valid):
-                m.d.sync += x_a.eq(word.word_select(pick, 8))
-            with m.If(valid & int4):
-                m.d.sync += x_b.eq(word.word_select((pick + 1)[:shift], 8))
+            # The DSP slices' operands: the activation byte (A), each lane's weight (B). Their A/B
+            # registers load one cycle after the chain register, M a cycle later, P (the accumulator)
+            # a cycle after that.
             c2 = Signal(name=f"row{r}_v2")
             c2_first = Signal(name=f"row{r}_first2", reset_less=True)
             c2_last = Signal(name=f"row{r}_last2", reset_less=True)
             c3 = Signal(name=f"row{r}_v3")
-            c3_first = Signal(name=f"row{r}_first3", reset_less=True)
             c3_last = Signal(name=f"row{r}_last3", reset_less=True)
             m.d.sync += [c2.eq(valid), c2_first.eq(first), c2_last.eq(last)]
-            m.d.sync += [c3.eq(c2), c3_first.eq(c2_first), c3_last.eq(c2_last)]
+            m.d.sync += [c3.eq(c2), c3_last.eq(c2_last)]
             busy += [c2, c3]
             committed = Signal(name=f"row{r}_committed")
             summed = Signal(name=f"row{r}_summed")
             m.d.sync += [committed.eq(c3 & c3_last), summed.eq(committed)]
-            # A row's accumulators (P registers) as one register per product kind, a lane per word: the
-            # simulator then keeps one copy per row of what every lane's accumulator held before the
-            # clock edge instead of one per lane (a register that reads itself and that others read needs
-            # that copy); on the FPGA the bits are the DSPs' P registers all the same.
-            acc_rows = {
-                name: Signal(lanes * acc_bits, name=f"row{r}_p{name}", reset_less=True) for name in ("a", "b")
-            }
+            # The `b` products (k + 1) only exist for int4: an int8 job leaves their slices idle, which
+            # halves the simulator's work per int8 beat, and holds their accumulators at zero (RSTP), so
+            # the sum of both needs no multiplexer on the format.
+            dsps = {}
+            for name, w, used in (("a", wa, 1), ("b", wb, int4)):
+                row = MacDspRow(lanes, 8, WEIGHT_BITS, acc_bits, primitive=self.primitives)
+                m.submodules[f"row{r}_dsp_{name}"] = dsps[name] = row
+                pick_at = pick if name == "a" else (pick + 1)[:shift]
+                m.d.comb += [
+                    row.a.eq(word.word_select(pick_at, 8)),
+                    row.b.eq(w),
+                    row.ce_ab.eq(valid & used),
+                    row.ce_m.eq(c2 & used),
+                    row.load.eq(c2_first),
+                    row.ce_p.eq(c3 & used),
+                    row.rst_p.eq(c3 & ~used),
+                ]
             for lane in range(lanes):
-                sums = []
-                for name, x, w, used in (("a", x_a, wa, 1), ("b", x_b, wb, int4)):
-                    b_reg = Signal(signed(WEIGHT_BITS), name=f"row{r}_{name}{lane}_b", reset_less=True)
-                    prod = Signal(signed(8 + WEIGHT_BITS), name=f"row{r}_{name}{lane}_m", reset_less=True)
-                    acc_word = acc_rows[name].word_select(lane, acc_bits)
-                    acc = acc_word.as_signed()
-                    with m.If(valid & used):
-                        m.d.sync += b_reg.eq(w.word_select(lane, WEIGHT_BITS))
-                    with m.If(c2 & used):
-                        m.d.sync += prod.eq(x * b_reg)
-                    with m.If(c3 & used):
-                        m.d.sync += acc_word.eq(Mux(c3_first, 0, acc) + prod)
-                    sums.append(acc)
+                sums = [dsps[name].p.word_select(lane, acc_bits).as_signed() for name in ("a", "b")]
                 # The two accumulators' sum in two 16-bit steps (a 32-bit add is 5 logic levels).
                 lo = Signal(HALF + 1, name=f"row{r}_{lane}_lo", reset_less=True)
                 hi_a = Signal(signed(acc_bits - HALF), name=f"row{r}_{lane}_hia", reset_less=True)
                 hi_b = Signal(signed(acc_bits - HALF), name=f"row{r}_{lane}_hib", reset_less=True)
                 with m.If(committed):
                     m.d.sync += [
-                        lo.eq(sums[0][:HALF] + Mux(int4, sums[1][:HALF], 0)),
+                        lo.eq(sums[0][:HALF] + sums[1][:HALF]),
                         hi_a.eq(sums[0][HALF:]),
-                        hi_b.eq(Mux(int4, sums[1][HALF:], 0)),
+                        hi_b.eq(sums[1][HALF:]),
                     ]
                 with m.If(summed):
                     m.d.sync += results[r][lane].eq(Cat(lo[:HALF], hi_a + hi_b + lo[HALF]))

@@ -20,8 +20,9 @@ from .weight_unpack import WeightUnpack
 
 
 class NpuTile(wiring.Component):
-    def __init__(self, config: spec.TileConfig, config_hash32: int) -> None:
+    def __init__(self, config: spec.TileConfig, config_hash32: int, *, primitives: bool = False) -> None:
         self.config = config
+        self.primitives = primitives  # see `mac_array.MacArray`
         self.config_hash32 = config_hash32
         super().__init__(
             {
@@ -38,7 +39,7 @@ class NpuTile(wiring.Component):
         soft_reset = Signal()
         parser = JobParser(cfg)
         unpack = WeightUnpack(cfg)
-        array = MacArray(cfg)
+        array = MacArray(cfg, primitives=self.primitives)
         drain = ResultDrain(cfg)
         counters = PerfCounters(regmap.COUNTERS)
         m.submodules.parser = ResetInserter(soft_reset)(parser)

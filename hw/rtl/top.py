@@ -23,8 +23,11 @@ from .tile import NpuTile
 
 
 class ZynpuTile(wiring.Component):
-    def __init__(self, config: spec.TileConfig = spec.DEFAULT_CONFIG) -> None:
+    def __init__(self, config: spec.TileConfig = spec.DEFAULT_CONFIG, *, primitives: bool = False) -> None:
+        """`primitives`: the MAC slices as DSP48E2 instances (for Vivado and `make synth`); without it,
+        their cycle-exact model in plain logic (for Verilator, Icarus and the formal proof)."""
         self.config = config
+        self.primitives = primitives
         self.manifest = build_manifest(config)
         lanes = config.lanes
         axis = {"tdata": 8 * lanes, "tvalid": 1, "tready": 1, "tlast": 1, "tkeep": lanes}
@@ -45,7 +48,7 @@ class ZynpuTile(wiring.Component):
         m.d.sync += up.eq(self.aresetn)
         m.d.comb += [sync.clk.eq(self.aclk), sync.rst.eq(~up)]
 
-        tile = NpuTile(self.config, self.manifest["config_hash32"])
+        tile = NpuTile(self.config, self.manifest["config_hash32"], primitives=self.primitives)
         m.submodules.tile = tile
         m.submodules.axil = axil = self._axil
         m.d.comb += [

@@ -117,3 +117,23 @@ def test_dsp_registering_counts_the_requested_primitive() -> None:
     e1 = dsp_registers(netlist, "top", "DSP48E1")
     assert e1["total"] == 1 and e1["fully_registered"] == 1  # BREG, PREG default to 1, as in the cell model
     assert dsp_registers(netlist, "top")["total"] == 2
+
+
+def test_an_inverter_is_no_level_and_neither_starts_nor_ends_a_path() -> None:
+    """ff1 -> LUT -> INV -> LUT -> ff2 is two levels; port -> INV -> LUT -> ff3 is a port path only."""
+    cells = {
+        "ff1": _cell("FDRE", {"D": [40]}, {"Q": [20]}),
+        "lut_a": _cell("LUT2", {"I0": [20], "I1": [20]}, {"O": [21]}),
+        "inv": _cell("INV", {"I": [21]}, {"O": [22]}),
+        "lut_b": _cell("LUT1", {"I0": [22]}, {"O": [23]}),
+        "ff2": _cell("FDRE", {"D": [23]}, {"Q": [40]}),
+        "inv_port": _cell("INV", {"I": [3]}, {"O": [30]}),
+        "lut_c": _cell("LUT1", {"I0": [30]}, {"O": [31]}),
+        "ff3": _cell("FDRE", {"D": [31]}, {"Q": [32]}),
+    }
+    ports = {"din": {"direction": "input", "bits": [3]}}
+    levels = logic_levels({"modules": {"top": {"ports": ports, "cells": cells}}}, "top")
+    assert levels["max_reg_to_reg"] == 2
+    assert levels["histogram"] == {"2": 1}  # neither the INV's input nor ff3 ends a register path
+    assert levels["worst"][0] == {"levels": 2, "from": "ff1", "to": "ff2.D"}
+    assert levels["max_from_ports"] == 1
