@@ -381,3 +381,26 @@ def host_budget_for(no_host: Prediction, fraction: float) -> float:
     stream alone cannot."""
     token_s = no_host.bytes_per_token / (fraction * no_host.ddr_sustained_gbytes_per_s * 1e9)
     return max(0.0, token_s - no_host.stream_seconds - no_host.host_seconds)
+
+
+def board_fields(board: str, spec: BoardSpec, on_board: Prediction, no_host: Prediction) -> dict[str, Any]:
+    """The board prediction's fields as every decode bench reports them (the Python and the native host),
+    so the JSON keys of both benches are one list."""
+    from .overlays.boards import board_facts
+
+    return {
+        f"predicted_{board}_tokens_per_second": on_board.tokens_per_second,
+        f"predicted_{board}_host_time_share": on_board.host_time_share,
+        f"predicted_{board}_bound": on_board.bound,
+        f"predicted_{board}_weight_ports": on_board.weight_ports,
+        f"predicted_{board}_host_us_per_token": on_board.host_seconds * 1e6,
+        "predicted_bytes_per_token": on_board.bytes_per_token,
+        "weight_bits_per_param": on_board.weight_bits_per_param,
+        "ddr_roofline_fraction": on_board.ddr_roofline_fraction,
+        "ddr_peak_fraction": on_board.ddr_peak_fraction,
+        "ddr_roofline_fraction_without_host": no_host.ddr_roofline_fraction,
+        # The most host time per token (on the board's CPU) that still reaches 0.90 of sustained DDR:
+        f"{board}_host_us_per_token_for_0_90": host_budget_for(no_host, 0.90) * 1e6,
+        "ddr_sustained_gbytes_per_s": spec.sustained_gbytes_per_s,
+        "ddr_sustained_source": board_facts(board)["ddr_sustained_source"],
+    }

@@ -33,8 +33,7 @@ from ..device.select import NPU_DEVICES
 from ..errors import UserError
 from ..model.engine import NumpyEngine
 from ..npu import Npu
-from ..overlays.boards import board_facts
-from ..roofline import A53_SLOWDOWN, A53_SLOWDOWN_SOURCE, board_spec, host_budget_for, predict
+from ..roofline import A53_SLOWDOWN, A53_SLOWDOWN_SOURCE, board_fields, board_spec, predict
 from . import host_profile
 
 DEFAULT_MODEL = "tiny-qwen3"
@@ -161,20 +160,7 @@ def _measure(
             else None
         ),
         # The board, for `policy` on the board's weight ports, with this run's host costs scaled:
-        f"predicted_{board}_tokens_per_second": on_board.tokens_per_second,
-        f"predicted_{board}_host_time_share": on_board.host_time_share,
-        f"predicted_{board}_bound": on_board.bound,
-        f"predicted_{board}_weight_ports": on_board.weight_ports,
-        f"predicted_{board}_host_us_per_token": on_board.host_seconds * 1e6,
-        "predicted_bytes_per_token": on_board.bytes_per_token,
-        "weight_bits_per_param": on_board.weight_bits_per_param,
-        "ddr_roofline_fraction": on_board.ddr_roofline_fraction,
-        "ddr_peak_fraction": on_board.ddr_peak_fraction,
-        "ddr_roofline_fraction_without_host": no_host.ddr_roofline_fraction,
-        # The most host time per token (on the board's CPU) that still reaches 0.90 of sustained DDR:
-        f"{board}_host_us_per_token_for_0_90": host_budget_for(no_host, 0.90) * 1e6,
-        "ddr_sustained_gbytes_per_s": spec.sustained_gbytes_per_s,
-        "ddr_sustained_source": board_facts(board)["ddr_sustained_source"],
+        **board_fields(board, spec, on_board, no_host),
         **_memory(device_bytes),
     }
     if npu is None:

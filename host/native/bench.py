@@ -18,15 +18,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserError
-from ..overlays.boards import board_facts
 from ..roofline import (
     A53_COMPILED_SLOWDOWN,
     A53_COMPILED_SLOWDOWN_SOURCE,
     A53_STREAM_BYTES_PER_S,
     A53_STREAM_SOURCE,
+    board_fields,
     board_spec,
     decode_jobs,
-    host_budget_for,
     predict,
 )
 from .decoder import NativeDecoder
@@ -174,19 +173,7 @@ def measure(
         "a53_slowdown_source": A53_COMPILED_SLOWDOWN_SOURCE,
         f"{board}_host_stream_us_per_token": stream_s * 1e6,
         "a53_stream_source": A53_STREAM_SOURCE,
-        f"predicted_{board}_tokens_per_second": on_board.tokens_per_second,
-        f"predicted_{board}_host_time_share": on_board.host_time_share,
-        f"predicted_{board}_bound": on_board.bound,
-        f"predicted_{board}_weight_ports": on_board.weight_ports,
-        f"predicted_{board}_host_us_per_token": on_board.host_seconds * 1e6,
         "bytes_per_token": on_board.bytes_per_token,
-        "predicted_bytes_per_token": on_board.bytes_per_token,
-        "weight_bits_per_param": on_board.weight_bits_per_param,
-        "ddr_roofline_fraction": on_board.ddr_roofline_fraction,
-        "ddr_peak_fraction": on_board.ddr_peak_fraction,
-        "ddr_roofline_fraction_without_host": no_host.ddr_roofline_fraction,
-        f"{board}_host_us_per_token_for_0_90": host_budget_for(no_host, 0.90) * 1e6,
-        "ddr_sustained_gbytes_per_s": spec.sustained_gbytes_per_s,
-        "ddr_sustained_source": board_facts(board)["ddr_sustained_source"],
+        **board_fields(board, spec, on_board, no_host),
         "native_board_port": "not built: the prediction has no measured per-job DMA/register cost on a board",
     }

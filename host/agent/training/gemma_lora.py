@@ -39,13 +39,7 @@ def validate(
     dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
     for c in range(0, len(order), batch):
         idx = order[c : c + batch]
-        t = max(len(examples[i][0]) for i in idx)
-        ids = torch.full((len(idx), t), pad, dtype=torch.long)
-        mask = torch.zeros((len(idx), t), dtype=torch.bool)
-        for r, i in enumerate(idx):
-            e, m = examples[i]
-            ids[r, : len(e)] = torch.tensor(e)
-            mask[r, : len(m)] = torch.tensor(m, dtype=torch.bool)
+        ids, mask = padded(examples, idx, pad)
         ids, mask = ids.to(dev), mask.to(dev)
         with torch.autocast(dev.type, dtype=dtype, enabled=dev.type == "cuda"):
             hidden = model(ids)[:, :-1]
@@ -61,21 +55,25 @@ def validate(
     return {"exact": round(exact / len(examples), 4), "loss": round(loss_sum / max(1, n_tok), 5)}
 
 
+def padded(examples: list[tuple[list[int], list[int]]], idx: list[int], pad: int):  # type: ignore[no-untyped-def]
+    """Token ids and loss mask of the examples `idx`, right-padded to their longest: [B, T] each."""
+    t = max(len(examples[i][0]) for i in idx)
+    ids = torch.full((len(idx), t), pad, dtype=torch.long)
+    mask = torch.zeros((len(idx), t), dtype=torch.bool)
+    for r, i in enumerate(idx):
+        e, m = examples[i]
+        ids[r, : len(e)] = torch.tensor(e)
+        mask[r, : len(m)] = torch.tensor(m, dtype=torch.bool)
+    return ids, mask
+
+
 def batches(examples: list[tuple[list[int], list[int]]], batch: int, steps: int, seed: int, pad: int):  # type: ignore[no-untyped-def]
     """Length-bucketed random batches, padded to their longest example."""
     rng = random.Random(seed)
     order = sorted(range(len(examples)), key=lambda i: len(examples[i][0]))
     chunks = [order[i : i + batch] for i in range(0, len(order), batch)]
     for _ in range(steps):
-        idx = rng.choice(chunks)
-        t = max(len(examples[i][0]) for i in idx)
-        ids = torch.full((len(idx), t), pad, dtype=torch.long)
-        mask = torch.zeros((len(idx), t), dtype=torch.bool)
-        for r, i in enumerate(idx):
-            e, m = examples[i]
-            ids[r, : len(e)] = torch.tensor(e)
-            mask[r, : len(m)] = torch.tensor(m, dtype=torch.bool)
-        yield ids, mask
+        yield padded(examples, rng.choice(chunks), pad)
 
 
 def train(args: argparse.Namespace) -> dict[str, Any]:
