@@ -7,8 +7,6 @@ unchanged tree reuses the build. The board's PYNQ image ships gcc; a missing com
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import os
 import platform
 import shutil
@@ -16,7 +14,7 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
-from ..device.sim.build import cache_root
+from ..build_cache import build_once, cache_root, files_digest
 from ..errors import UserError
 
 LIBRARY = "libzynpu_native.so"
@@ -57,26 +55,16 @@ def sources() -> list[Path]:
 
 def digest(cc: str) -> str:
     version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout
-    h = hashlib.sha256(f"{version}{CFLAGS}{platform.machine()}".encode())
-    for path in sources():
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
+    return files_digest(sources(), f"{version}{CFLAGS}{platform.machine()}")
 
 
 def ensure_library() -> Path:
     """Path of the compiled library for these sources, compiling it first if needed."""
     cc = compiler()
-    folder = cache_root() / "native" / digest(cc)
-    library = folder / LIBRARY
-    if library.exists():
-        return library
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel workers compile once
-        if library.exists():
-            return library
-        tmp = folder / (LIBRARY + ".tmp")
+    library = cache_root() / "native" / digest(cc) / LIBRARY
+
+    def build() -> None:
+        tmp = library.with_name(LIBRARY + ".tmp")
         c_files = [str(p) for p in sources() if p.suffix == ".c"]
         result = subprocess.run(
             [cc, *CFLAGS, *c_files, "-o", str(tmp), "-lm"], capture_output=True, text=True
@@ -84,4 +72,5 @@ def ensure_library() -> Path:
         if result.returncode:
             raise NativeBuildError(f"{cc} failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
         tmp.replace(library)
-    return library
+
+    return build_once(library, build)

