@@ -279,13 +279,13 @@ def make_task(rng: random.Random, split: str, idx: int, intent: str | None = Non
     train = split in ("train", "val")
     if train:  # training's wide shapes (training/shapes.py); the legacy eval draws exactly as before
         from zynpu.agent.training import shapes
-        from zynpu.agent.training.phrases import NOUNS, VAL_NOUNS
 
-        nouns = VAL_NOUNS if split == "val" else NOUNS
+        nouns, keys = _split_words(split)
         # counters of every digit count up to the training range's, not mostly its longest
         world.npu_jobs = rng.randint(0, 10 ** rng.randint(1, 5) - 1)
         world.npu_cycles = rng.randint(0, 10 ** rng.randint(1, 8) - 1)
-    keys = (list(VAL_NOUNS) if split == "val" else train_keys()) if train else KEYS_EVAL
+    else:
+        keys = KEYS_EVAL
     for _ in range(rng.randint(0, 3)):
         if train:
             world.memory[rng.choice(keys) if rng.random() < 0.5 else shapes.memory_key(rng, nouns)] = (
@@ -323,14 +323,22 @@ def make_task(rng: random.Random, split: str, idx: int, intent: str | None = Non
     return Task(f"{split}-{idx}", intent, {"src": src, "text": text}, world, slots)
 
 
+def _split_words(split: str) -> tuple[Any, list[str]]:
+    """(nouns for values and payloads, memory keys) of a training-side split: validation draws only
+    the held-out nouns (training/valsplit.py), training its own."""
+    from zynpu.agent.training.phrases import NOUNS, VAL_NOUNS
+
+    return (VAL_NOUNS, list(VAL_NOUNS)) if split == "val" else (NOUNS, train_keys())
+
+
 def _train_task(rng: random.Random, split: str, idx: int, intent: str, world: World) -> Task:
     """A training (or validation) request: a frame of its split filled with wide keys, values and
     payloads of its split's words, sometimes with keyboard slips, a prefix or suffix, or small talk
     (a few words, or whole sentences around it)."""
     from zynpu.agent.training import shapes
-    from zynpu.agent.training.phrases import NOUNS, TRAIN_PREFIXES, TRAIN_SUFFIXES, VAL_NOUNS
+    from zynpu.agent.training.phrases import TRAIN_PREFIXES, TRAIN_SUFFIXES
 
-    nouns, keys = (VAL_NOUNS, list(VAL_NOUNS)) if split == "val" else (NOUNS, train_keys())
+    nouns, keys = _split_words(split)
     slots: dict[str, Any] = {}
     if intent in ("remember", "recall"):
         slots["k"] = rng.choice(keys) if rng.random() < 0.25 else shapes.memory_key(rng, nouns)
